@@ -1,0 +1,18 @@
+"""The activation catalogue: value, derivative, breakpoints, stretches, linear pieces, torch twin.
+
+>>> from actlab.activations import parse_activation
+>>> parse_activation("plu:alpha=0.2,c=1").value([2.0]).tolist()
+[1.2]
+"""
+
+from actlab.activations.base import Activation, Breakpoint, LinearPiece, Param, Stretch
+from actlab.activations.expression import Expression
+from actlab.activations.spec import (
+    CATALOGUE,
+    HOMEWORK_SPECS,
+    homework_activations,
+    parse_activation,
+)
+
+__all__ = ["CATALOGUE", "HOMEWORK_SPECS", "Activation", "Breakpoint", "Expression",
+           "LinearPiece", "Param", "Stretch", "homework_activations", "parse_activation"]

@@ -1,0 +1,55 @@
+"""Safe file output: nothing is ever written partially (temporary file, then atomic rename)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from actlab.errors import ActlabError
+
+
+def writable_target(path: str | os.PathLike[str]) -> Path:
+    """Check that ``path`` can be created as a file; return it as a Path.
+
+    Raises ActlabError when the path is a directory or its folder does not exist.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ActlabError(f"cannot write {target}: it is a directory")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise ActlabError(f"cannot write {target}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ActlabError(f"cannot write {target}: folder {parent} is not writable")
+    return target
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Create ``path`` by calling ``write(tmp_path)`` and renaming the result into place.
+
+    If ``write`` raises, the temporary file is removed and ``path`` is left untouched.
+    """
+    target = writable_target(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                                    dir=target.parent if str(target.parent) else ".")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
