@@ -9,6 +9,7 @@ Piecewise-linear activations also list their linear pieces (used by the exact ad
 
 from __future__ import annotations
 
+import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -218,7 +219,7 @@ class Activation(ABC):
         """The open intervals between consecutive split points (with -inf and +inf at the ends)."""
         edges = [-INF, *self.split_points(), INF]
         return tuple(Stretch(lo, hi, self.constant_derivative(lo, hi))
-                     for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+                     for lo, hi in itertools.pairwise(edges))
 
     def pieces(self) -> tuple[LinearPiece, ...]:
         """The linear pieces of a piecewise-linear activation, left to right."""

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import math
-
-import mpmath
 from typing import TYPE_CHECKING, Any
 
+import mpmath
 import numpy as np
 import scipy.special
 import sympy as sp
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
 
 from actlab.activations.base import INF, Activation, Breakpoint, FloatArray, as_float_array
 from actlab.errors import ActlabError
@@ -40,7 +39,7 @@ MAX_EXPONENT = 1000
 SCAN_LIMIT = 1e6
 
 
-class sigmoid(sp.Function):  # noqa: N801 (sympy function names are lower case)
+class sigmoid(sp.Function):
     """sigmoid(u) = 1 / (1 + exp(-u)); its derivative is sigmoid(u)(1 - sigmoid(u))."""
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
@@ -50,7 +49,7 @@ class sigmoid(sp.Function):  # noqa: N801 (sympy function names are lower case)
         return 1 / (1 + sp.exp(-arg))
 
 
-class softplus(sp.Function):  # noqa: N801
+class softplus(sp.Function):
     """softplus(u) = log(1 + exp(u)); its derivative is sigmoid(u)."""
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
@@ -245,7 +244,7 @@ def _sign_change_roots(fn: _Compiled, grid: FloatArray) -> list[float]:
     signs = np.where(np.isfinite(values), np.sign(values), 0.0)
     definite = np.nonzero(signs != 0)[0]
     roots = []
-    for i, j in zip(definite[:-1], definite[1:], strict=True):
+    for i, j in itertools.pairwise(definite):
         if signs[i] == signs[j]:
             continue
         s_lo, s_hi = fn.sign(grid[i]), fn.sign(grid[j])
@@ -291,14 +290,8 @@ class Expression(Activation):
         return out
 
     def torch(self, x: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        modules = [{"sigmoid": torch.sigmoid, "softplus": lambda u: torch.logaddexp(
-            torch.zeros_like(u), u), "Heaviside": _torch_heaviside, "Max": _torch_max,
-            "Min": _torch_min}, torch]
-        fn = sp.lambdify(X, self.symbolic, modules=modules)
-        out = fn(x)
-        return out if isinstance(out, torch.Tensor) else torch.full_like(x, float(out))
+        """The expression evaluated with torch operations (autograd through every branch)."""
+        return _to_torch(self.symbolic, x)
 
     @functools.cached_property
     def _breakpoints(self) -> tuple[Breakpoint, ...]:
@@ -430,19 +423,39 @@ def _value_and_slope(branch: sp.Expr, x0: float) -> tuple[float, float]:
     return value, slope
 
 
-def _torch_heaviside(u, h0):
+_TORCH_UNARY = {
+    sp.exp: "exp", sp.log: "log", sp.sqrt: "sqrt", sp.Abs: "abs", sp.sin: "sin", sp.cos: "cos",
+    sp.tan: "tan", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.atan: "atan",
+    sp.erf: "erf", sp.erfc: "erfc", sp.sign: "sign", sigmoid: "sigmoid",
+}
+
+
+def _to_torch(expr: sp.Expr, x: torch.Tensor) -> torch.Tensor:
+    """Evaluate a parsed expression on a tensor by walking the sympy tree (whitelisted nodes)."""
     import torch
 
-    return torch.heaviside(u, torch.full_like(u, float(h0)))
-
-
-def _torch_max(a, b):
-    import torch
-
-    return torch.where(torch.as_tensor(a) >= torch.as_tensor(b), a, b)
-
-
-def _torch_min(a, b):
-    import torch
-
-    return torch.where(torch.as_tensor(a) <= torch.as_tensor(b), a, b)
+    if not expr.free_symbols:
+        return torch.full_like(x, float(expr))
+    if expr == X:
+        return x
+    args = [_to_torch(a, x) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        return functools.reduce(lambda a, b: a + b, args)
+    if isinstance(expr, sp.Mul):
+        return functools.reduce(lambda a, b: a * b, args)
+    if isinstance(expr, sp.Pow):
+        exponent = expr.args[1]
+        return args[0] ** (float(exponent) if not exponent.free_symbols else args[1])
+    if type(expr) in _TORCH_UNARY:
+        return getattr(torch, _TORCH_UNARY[type(expr)])(args[0])
+    if isinstance(expr, softplus):
+        return torch.logaddexp(torch.zeros_like(args[0]), args[0])
+    if isinstance(expr, sp.Heaviside):
+        at_zero = float(expr.args[1]) if len(expr.args) > 1 else 0.5
+        u = args[0]
+        return torch.where(u > 0, 1.0, torch.where(u < 0, 0.0, at_zero)).to(x.dtype)
+    if isinstance(expr, sp.Max | sp.Min):
+        pick = (lambda a, b: torch.where(a >= b, a, b)) if isinstance(expr, sp.Max) else (
+            lambda a, b: torch.where(a <= b, a, b))
+        return functools.reduce(pick, args)
+    raise ActlabError(f"expr: {expr.func.__name__} has no torch form")

@@ -8,6 +8,7 @@ slope, hardtanh'(+-1) = 0).
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,7 +59,7 @@ class PiecewiseLinear(Activation):
     def breakpoints(self) -> tuple[Breakpoint, ...]:
         result = []
         pieces = self.pieces()
-        for left, right in zip(pieces[:-1], pieces[1:], strict=True):
+        for left, right in itertools.pairwise(pieces):
             x = left.hi
             if left.slope == right.slope and left.at(x) == right.at(x):
                 continue

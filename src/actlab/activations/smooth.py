@@ -17,7 +17,6 @@ from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 
 from actlab.activations.base import (
-    INF,
     Activation,
     Breakpoint,
     FloatArray,

@@ -1,0 +1,1 @@
+"""Optimal adversarial examples: exact, certified solvers and baseline attacks (upper bounds)."""
