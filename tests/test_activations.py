@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from actlab.activations import CATALOGUE, parse_activation
 from actlab.errors import ActlabError
 
-torch.set_default_dtype(torch.float64)
 
 # spec -> an independent torch implementation (PyTorch's own function where it has one).
 REFERENCE = {
@@ -292,6 +291,17 @@ def test_invalid_specs_are_rejected_with_a_clear_message(spec: str, message: str
 def test_expr_rejects_everything_but_the_whitelisted_grammar(text: str) -> None:
     with pytest.raises(ActlabError, match="expr"):
         parse_activation("expr:" + text)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("sqrt(x)", "whole real line"), ("log(x)", "whole real line"), ("1/x", "whole real line"),
+    ("1/(x-0.3)", "whole real line"), ("tan(x)", "whole real line"),
+    ("x**(1/3)", "not a real number"), ("sin(x)", "oscillating"),
+])
+def test_expr_must_be_an_activation_on_the_whole_line(text: str, message: str) -> None:
+    with pytest.raises(ActlabError, match=message):
+        act = parse_activation("expr:" + text)
+        act.critical_points()
 
 
 def test_expr_matches_the_catalogue_function_it_spells() -> None:

@@ -6,7 +6,6 @@
 """
 
 from actlab.activations.base import Activation, Breakpoint, LinearPiece, Param, Stretch
-from actlab.activations.expression import Expression
 from actlab.activations.spec import (
     CATALOGUE,
     HOMEWORK_SPECS,
@@ -14,5 +13,5 @@ from actlab.activations.spec import (
     parse_activation,
 )
 
-__all__ = ["CATALOGUE", "HOMEWORK_SPECS", "Activation", "Breakpoint", "Expression",
+__all__ = ["CATALOGUE", "HOMEWORK_SPECS", "Activation", "Breakpoint",
            "LinearPiece", "Param", "Stretch", "homework_activations", "parse_activation"]

@@ -6,8 +6,11 @@ in ``FUNCTIONS`` are accepted. Nothing the user writes is ever passed to ``eval`
 
 Non-smooth functions (abs, max, min, relu, step, sign) are allowed: their switching points are
 found by root refinement and become breakpoints, with one-sided derivatives computed exactly by
-differentiating the active branch on each side. The derivative at a switching point follows the
-PyTorch-like convention relu'(0) = 0, |x|'(0) = 0, step(x) = 1 for x >= 0.
+differentiating the active branch on each side. The derivative used at a breakpoint is the left
+one (so relu'(0) = 0 as in PyTorch, and |x|'(0) = -1); step(x) = 1 for x >= 0.
+
+The function must be real and finite on the whole real line (sqrt(x), log(x), 1/x are
+rejected); jumps are allowed (step).
 
 Critical points of f' are found by scanning f'' and f' on [-1e6, 1e6] and refining sign changes;
 beyond that range monotonicity is not proven (``tail_proof`` says so).
@@ -37,6 +40,7 @@ X = sp.Symbol("x", real=True)
 MAX_LENGTH = 500
 MAX_EXPONENT = 1000
 SCAN_LIMIT = 1e6
+MAX_TURNING_POINTS = 1000
 
 
 class sigmoid(sp.Function):
@@ -57,6 +61,12 @@ class softplus(sp.Function):
 
     def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.log(1 + sp.exp(arg))
+
+
+def _elementary(expr: sp.Expr) -> sp.Expr:
+    """sigmoid and softplus written with exp and log (for sympy's limits and domains)."""
+    expr = expr.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u)))
+    return expr.replace(softplus, lambda u: sp.log(1 + sp.exp(u)))
 
 
 def _binary(name: str, build):
@@ -243,6 +253,10 @@ def _sign_change_roots(fn: _Compiled, grid: FloatArray) -> list[float]:
     values = fn(grid)
     signs = np.where(np.isfinite(values), np.sign(values), 0.0)
     definite = np.nonzero(signs != 0)[0]
+    changes = np.count_nonzero(signs[definite[:-1]] != signs[definite[1:]])
+    if changes > MAX_TURNING_POINTS:
+        raise ActlabError(f"expr: more than {MAX_TURNING_POINTS} sign changes of a derivative "
+                          "on [-1e6, 1e6] (oscillating functions are not supported)")
     roots = []
     for i, j in itertools.pairwise(definite):
         if signs[i] == signs[j]:
@@ -274,6 +288,33 @@ class Expression(Activation):
         self._value = _compile(self.symbolic)
         self._derivative = _compile(self.symbolic_derivative)
         self.formula = str(self.symbolic)
+        self._check_domain()
+
+    def _check_domain(self) -> None:
+        """f must be defined and continuous (but for step jumps) on the whole real line, and
+        f, f' real numbers there (checked symbolically when sympy can, and on the scan grid)."""
+        from sympy.calculus.util import continuous_domain
+
+        smooth = self.symbolic.replace(sp.Heaviside, lambda *a: sp.Integer(1)).replace(
+            sp.sign, lambda *a: sp.Integer(1))
+        try:
+            domain = continuous_domain(_elementary(smooth), X, sp.S.Reals)
+        except (NotImplementedError, ValueError, TypeError):
+            domain = sp.S.Reals
+        if domain != sp.S.Reals:
+            raise ActlabError(f"expr: {self.text!r} is not defined and continuous on the whole "
+                              f"real line (only on {domain})")
+        grid = np.linspace(-1000.0, 1000.0, 20_001)
+        for name, fn in (("f", self._value), ("f'", self._derivative)):
+            for x in grid[np.isnan(fn(grid))][:3]:  # NaN in float64: overflow, or no value?
+                try:
+                    value = fn.precise(float(x))
+                    real = isinstance(value, mpmath.mpf) and mpmath.isfinite(value)
+                except (ZeroDivisionError, ValueError, TypeError):
+                    real = False
+                if not real:
+                    raise ActlabError(f"expr: {name} of {self.text!r} is not a real number at "
+                                      f"x = {x:g}")
 
     @property
     def spec(self) -> str:
@@ -310,13 +351,14 @@ class Expression(Activation):
                 points.append(Breakpoint(x0, ld, rd, used, lv, rv))
         return tuple(points)
 
-    def _branch(self, x0: float, side: int) -> sp.Expr:
-        """``symbolic`` with every non-smooth atom switching at x0 replaced by the branch that is
-        active just to the left (side=-1) or right (side=+1) of x0."""
+    def _branch(self, x0: float, side: int, every_atom: bool = False) -> sp.Expr:
+        """``symbolic`` with every non-smooth atom switching at x0 (every atom, when
+        ``every_atom``) replaced by the branch that is active just to the left (side=-1) or
+        right (side=+1) of x0."""
         delta = 1e-7 * max(1.0, abs(x0))
 
-        def near_zero(s: sp.Expr) -> bool:
-            return abs(float(_compile(s)(x0))) <= 1e-12 * max(1.0, abs(x0))
+        def switches(s: sp.Expr) -> bool:
+            return every_atom or abs(float(_compile(s)(x0))) <= 1e-12 * max(1.0, abs(x0))
 
         def side_sign(s: sp.Expr) -> float:
             return float(np.sign(_compile(s)(x0 + side * delta)))
@@ -324,12 +366,12 @@ class Expression(Activation):
         def pick(atom: sp.Expr) -> sp.Expr:
             if isinstance(atom, sp.Max | sp.Min) and len(atom.args) == 2:
                 a, b = atom.args
-                if not near_zero(a - b):
+                if not switches(a - b):
                     return atom
                 a_wins = side_sign(a - b) > 0
                 return a if a_wins == isinstance(atom, sp.Max) else b
             s = atom.args[0]
-            if not near_zero(s):
+            if not switches(s):
                 return atom
             sign = side_sign(s)
             if isinstance(atom, sp.Heaviside):
@@ -388,16 +430,21 @@ class Expression(Activation):
             return float(values[0])
         return None
 
+    @functools.cached_property
+    def _limits(self) -> tuple[float, float]:
+        return self._limit(-1), self._limit(1)
+
     def derivative_limits(self) -> tuple[float, float]:
-        return tuple(self._limit(direction) for direction in (-1, 1))  # type: ignore[return-value]
+        return self._limits
 
     def _limit(self, direction: int) -> float:
         """lim f'(x) at -inf or +inf: sympy's limit of the derivative of the exp-rewritten
         expression, accepted only if 60-digit evaluation at 1e6 agrees to 1e-9; otherwise the
         60-digit value at 1e8 (and ``tail_proof`` says the limit was sampled)."""
         far = self._derivative.precise(direction * 1e8)
-        try:
-            rewritten = sp.diff(self.symbolic.rewrite(sp.exp), X)
+        try:  # beyond the outermost breakpoint every non-smooth atom keeps one branch
+            tail = self._branch(direction * 1e8, direction, every_atom=True)
+            rewritten = sp.diff(_elementary(tail), X)
             value = sp.limit(rewritten, X, direction * sp.oo)
             near = self._derivative.precise(direction * 1e6)
             if value in (sp.oo, -sp.oo) and abs(near) > 1e3 and (near > 0) == (value > 0):

@@ -82,8 +82,9 @@ class Tanh(Activation):
         return np.tanh(as_float_array(x))
 
     def derivative(self, x: ArrayLike) -> FloatArray:
-        t = np.tanh(as_float_array(x))
-        return (1.0 - t) * (1.0 + t)
+        """1 - tanh(x)^2 = 4 sigmoid(2x) sigmoid(-2x): no cancellation in the tails."""
+        x = as_float_array(x)
+        return 4.0 * expit(2.0 * x) * expit(-2.0 * x)
 
     def torch(self, x: torch.Tensor) -> torch.Tensor:
         import torch
@@ -300,15 +301,14 @@ class GELU(Activation):
         if self._exact:
             return x * ndtr(x)
         u, _, _ = self._u(x)
-        return 0.5 * x * (1.0 + np.tanh(u))
+        return x * expit(2.0 * u)  # x/2 (1 + tanh u) = x sigmoid(2u)
 
     def derivative(self, x: ArrayLike) -> FloatArray:
         x = as_float_array(x)
         if self._exact:
             return ndtr(x) + x * _normal_pdf(x)
-        u, du, _ = self._u(x)
-        t = np.tanh(u)
-        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t) * (1.0 + t) * du
+        u, du, _ = self._u(x)  # (1 + tanh u)/2 = sigmoid(2u), 1 - tanh(u)^2 = 4 s(2u) s(-2u)
+        return expit(2.0 * u) + 2.0 * x * expit(2.0 * u) * expit(-2.0 * u) * du
 
     def _curvature_sign(self, x: ArrayLike) -> FloatArray:
         """A function with the sign of f'': 2 - x^2 (exact), u' - x tanh(u) u'^2 + x u''/2 (tanh;

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from actlab.activations.base import Activation
-from actlab.activations.expression import Expression
 from actlab.activations.piecewise import PLU, HardTanh, Identity, JumpReLU, LeakyReLU, ReLU
 from actlab.activations.smooth import ELU, GELU, SELU, Mish, Sigmoid, Softplus, Swish, Tanh
 from actlab.errors import ActlabError
@@ -31,6 +30,8 @@ def parse_activation(spec: str | Activation) -> Activation:
     if name == "expr":
         if not sep:
             raise ActlabError("expr: write expr:<expression in x>, e.g. expr:x*sigmoid(2.5*x)")
+        from actlab.activations.expression import Expression  # sympy: imported only when used
+
         return Expression(body)
     name = ALIASES.get(name, name)
     if name not in CATALOGUE:

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from actlab.errors import ActlabError
 
-stdout = Console(soft_wrap=False)
+stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True)
 
 
@@ -62,3 +62,19 @@ def require(condition: bool, message: str) -> None:
     """Raise ActlabError(message) unless condition holds."""
     if not condition:
         raise ActlabError(message)
+
+
+def progress(items, total: int, description: str):
+    """Iterate ``items`` with a rich progress bar on stderr when stderr is a terminal; silently
+    otherwise (pipes, CI, --json consumers)."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=stderr, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
