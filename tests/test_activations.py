@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from actlab.activations import CATALOGUE, parse_activation
 from actlab.errors import ActlabError
 
-
 # spec -> an independent torch implementation (PyTorch's own function where it has one).
 REFERENCE = {
     "relu": F.relu,

@@ -1,0 +1,90 @@
+"""``oae``: the exact optimal adversarial example of one input, or of a batch.
+
+Method choice (``method="auto"``): the branch and bound over activation patterns (any norm,
+QP/LP per region) for small networks and for L2; the MILP (L-inf, L1) for larger ones. For the
+larger ones an attack first supplies an upper bound (a verified adversarial point), which both
+methods use to prune.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from actlab.errors import ActlabError
+from actlab.network import Network
+from actlab.oae.exact import check_piecewise_linear, oae_branch_and_bound
+from actlab.oae.milp import oae_milp
+from actlab.oae.polyhedron import NORMS
+from actlab.oae.result import OAEResult
+
+METHODS = ("auto", "bnb", "milp")
+SMALL_NETWORK_UNITS = 16
+
+
+def parse_box(text: str | None) -> tuple[float, float] | None:
+    """``LO,HI`` -> (lo, hi) with lo < hi, both finite; None stays None."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        lo, hi = (float(v) for v in parts)
+    except ValueError:
+        raise ActlabError(f"--box must be LO,HI (two numbers), got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ActlabError(f"--box needs finite LO < HI, got {text!r}")
+    return lo, hi
+
+
+def attack_upper_bound(network: Network, x: ArrayLike, which: str,
+                       box: tuple[float, float] | None) -> float:
+    """The smallest distance at which a cheap attack (DeepFool, then PGD) found an input of
+    another class; inf when neither did."""
+    from actlab.oae.attacks import run_attacks
+
+    found = [r.distance for r in run_attacks(network, x, which, box, ("deepfool", "pgd"))
+             if r.success and r.distance is not None]
+    return min(found, default=math.inf)
+
+
+def choose_method(network: Network, which: str) -> str:
+    """Branch and bound for L2 and for networks with at most 16 hidden units; MILP otherwise."""
+    units = sum(len(layer.bias) for layer in network.hidden_layers)
+    return "bnb" if which == "l2" or units <= SMALL_NETWORK_UNITS else "milp"
+
+
+def oae(network: Network, x: ArrayLike, norm: str = "l2", box: tuple[float, float] | None = None,
+        method: str = "auto", time_limit: float | None = None) -> OAEResult:
+    """The exact optimal adversarial example of ``x`` under ``network`` (see OAEResult)."""
+    if norm not in NORMS:
+        raise ActlabError(f"unknown norm {norm!r} (use l2, linf or l1)")
+    if method not in METHODS:
+        raise ActlabError(f"unknown method {method!r} (use {', '.join(METHODS)})")
+    if time_limit is not None and not time_limit > 0:
+        raise ActlabError("the time limit must be a positive number of seconds")
+    check_piecewise_linear(network)
+    x0 = np.asarray(x, dtype=np.float64).ravel()
+    if x0.shape != (network.input_dim,) or not np.all(np.isfinite(x0)):
+        raise ActlabError(f"each input needs {network.input_dim} finite numbers, got {x0.size}")
+    chosen = choose_method(network, norm) if method == "auto" else method
+    units = sum(len(layer.bias) for layer in network.hidden_layers)
+    small = units <= SMALL_NETWORK_UNITS and chosen == "bnb"
+    upper = math.inf if small else attack_upper_bound(network, x0, norm, box)
+    if chosen == "milp" and (math.isfinite(upper) or box is not None):
+        radius = upper * (1 + 1e-6) + 1e-9 if math.isfinite(upper) else None
+        return oae_milp(network, x0, norm, box, radius=radius, time_limit=time_limit)
+    if chosen == "milp":
+        raise ActlabError("the MILP method needs a box (--box) or an adversarial point found by "
+                          "an attack to bound the search; none was found: try --method bnb")
+    return oae_branch_and_bound(network, x0, norm, box, time_limit=time_limit,
+                                upper_bound=upper * (1 + 1e-6) + 1e-9)
+
+
+def oae_batch(network: Network, inputs: Sequence[ArrayLike] | np.ndarray, norm: str = "l2",
+              box: tuple[float, float] | None = None, method: str = "auto",
+              time_limit: float | None = None) -> list[OAEResult]:
+    """``oae`` for each input, in order."""
+    return [oae(network, x, norm, box, method, time_limit) for x in np.atleast_2d(inputs)]
