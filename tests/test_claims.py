@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from conftest import run_cli
 from scipy.optimize import brentq
 
 from actlab.claims import FAILS, HOLDS, PARTLY, ClaimsContext, check_claims
+from conftest import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ VENDORED_CHECKER = REPO / "tests" / "tools" / "contract_check.py"
 CHECKER = SHARED_CHECKER if SHARED_CHECKER.exists() else VENDORED_CHECKER
 
 # Commands whose JSON the contract fixes; each must pass (no "not available" allowed).
-COMMANDS = ["regions", "xor-trace", "xor-train", "oae", "jumprelu"]
+COMMANDS = ["regions", "xor-trace", "xor-train", "oae", "jumprelu", "sweep"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
