@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from actlab.errors import ActlabError
 
-BUILTIN_DATASETS = ("xor", "moons", "circles")
+BUILTIN_DATASETS = ("xor", "moons", "circles", "digits", "digits-test")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,21 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 
     return Dataset(x.astype(np.float64), y.astype(np.float64), "circles")
 
 
+def digits(split: str = "train") -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 images, no download), pixels scaled to [0, 1]
+    (x / 16), classes 0-9; a fixed stratified 80/20 split: ``train`` (1437) or ``test`` (360)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x, y = bunch.data / 16.0, bunch.target.astype(np.float64)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0,
+                                                        stratify=y)
+    if split == "train":
+        return Dataset(x_train, y_train, "digits")
+    return Dataset(x_test, y_test, "digits-test")
+
+
 def load_dataset(name_or_path: str, seed: int = 0) -> Dataset:
     """``xor``, ``moons``, ``circles`` (generated with ``seed``) or a data file's path."""
     key = name_or_path.strip().lower()
@@ -73,6 +88,8 @@ def load_dataset(name_or_path: str, seed: int = 0) -> Dataset:
         return moons(seed=seed)
     if key == "circles":
         return circles(seed=seed)
+    if key in ("digits", "digits-test"):
+        return digits("train" if key == "digits" else "test")
     from actlab.io import load_data
 
     if not Path(name_or_path).exists() and "." not in Path(name_or_path).name:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from actlab.cli.app import JSON_HELP, app
-from actlab.cli.output import emit_json, progress, stdout
+from actlab.cli.output import emit_json, stdout
 from actlab.errors import ActlabError
 
 
@@ -29,10 +29,10 @@ def _vec(values: list[float] | None) -> str:
 def load_inputs(model: str, data: str | None) -> tuple[np.ndarray, str]:
     """The inputs to analyse: --data FILE, or the samples a built-in model carries."""
     from actlab import models
-    from actlab.io import load_data
+    from actlab.data import load_dataset
 
     if data is not None:
-        dataset = load_data(data)
+        dataset = load_dataset(data)
         return dataset.x, dataset.name
     if models.is_builtin(model):
         return models.builtin_data(model).x, "xor"
@@ -43,8 +43,10 @@ def load_inputs(model: str, data: str | None) -> tuple[np.ndarray, str]:
 def oae_command(
     model: Annotated[str, typer.Option(help="xor-initial (default), xor-trained or a model "
                                             "file (JSON, .pt, .onnx).")] = "xor-initial",
-    data: Annotated[str | None, typer.Option(help="Data file {\"x\": [[...]], \"y\": [...]}; "
-                                                  "default: the model's own samples.")] = None,
+    data: Annotated[str | None, typer.Option(help="Data file {\"x\": [[...]], \"y\": [...]} "
+                                                  "or a built-in set (xor, moons, circles, "
+                                                  "digits, digits-test); default: the model's "
+                                                  "own samples.")] = None,
     act: Annotated[str | None, typer.Option(help="Replace every hidden activation, e.g. "
                                                  "jumprelu:q=0.3 (the retrofit).")] = None,
     norm: Annotated[str, typer.Option(help="l2, linf or l1.")] = "l2",
@@ -58,11 +60,20 @@ def oae_command(
                                           "Carlini-Wagner and show their gap.")] = False,
     plot: Annotated[str | None, typer.Option(help="Figure (.png/.svg/.pdf) for 2-D inputs.")
                     ] = None,
+    limit: Annotated[int | None, typer.Option(
+        help="Only the first N inputs of the data.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Local worker processes (default: one per CPU when the batch is large enough "
+             "to pay for their start-up, else 1).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Run the per-input jobs on a Dask cluster: tcp://HOST:PORT of its scheduler.")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """The exact closest input of another class for each sample, certified."""
+    from actlab.engine import check_scheduler
     from actlab.io import load_model
-    from actlab.oae.api import METHODS, oae, parse_box
+    from actlab.oae.api import METHODS, oae_jobs, parse_box
     from actlab.oae.polyhedron import NORMS
 
     if norm not in NORMS:
@@ -71,11 +82,22 @@ def oae_command(
         raise ActlabError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
     if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
         raise ActlabError("--time-limit must be a positive number of seconds")
+    if limit is not None and limit < 1:
+        raise ActlabError("--limit must be a positive whole number")
+    if workers is not None and workers < 1:
+        raise ActlabError("--workers must be a positive whole number")
+    if scheduler is not None:
+        check_scheduler(scheduler)
+        if workers is not None:
+            raise ActlabError("--workers sets local processes; a Dask scheduler brings its "
+                              "own workers: give one of the two")
     bounds = parse_box(box)
     network = load_model(model)
     if act is not None:
         network = network.with_hidden_activation(act)
     inputs, _ = load_inputs(model, data)
+    if limit is not None:
+        inputs = inputs[:limit]
     if inputs.shape[1] != network.input_dim:
         raise ActlabError(f"the data has {inputs.shape[1]} features; the model takes "
                           f"{network.input_dim}")
@@ -87,11 +109,10 @@ def oae_command(
         writable_target(plot)
         if network.input_dim != 2:
             raise ActlabError("--plot needs a network with 2-D inputs")
-    results, attack_rows = [], []
-    for x in progress(inputs, len(inputs), "exact OAE"):
-        result = oae(network, x, norm, bounds, method, time_limit)
-        results.append(result)
-        attack_rows.append(_attack_gaps(network, x, norm, bounds, result) if attacks else None)
+    done = oae_jobs(network, inputs, norm, bounds, method, time_limit, attacks,
+                    scheduler=scheduler, workers=workers, progress=True)
+    results = [job.result for job in done]
+    attack_rows = [job.attacks for job in done]
     if plot is not None:
         from actlab.figures.oae import plot_oae
 
@@ -109,34 +130,39 @@ def oae_command(
     _print_table(network.name, norm, results, attack_rows)
 
 
-def _attack_gaps(network, x, norm, box, result) -> list[dict]:
-    from actlab.oae.attacks import run_attacks
-
-    rows = []
-    for a in run_attacks(network, x, norm, box):
-        row = a.to_dict()
-        row["gap"] = (a.distance - result.distance if a.success and result.distance is not None
-                      else None)
-        rows.append(row)
-    return rows
+WIDE_INPUT = 4  # above this many features, vectors are left to --json
 
 
 def _print_table(name: str, norm: str, results, attack_rows) -> None:
+    """One row per input; for wide inputs (images) the input's index, the bracket and the time
+    replace the vectors, which only --json shows in full."""
+    wide = bool(results) and len(results[0].x) > WIDE_INPUT
     table = Table(title=f"Optimal adversarial examples: {name}, {norm} norm")
-    for column in ("x", "class", "distance", "closest point", "witness class", "lower bound",
-                   "certified"):
-        table.add_column(column, justify="right" if column != "x" else "left")
+    columns = (("#", "class", "distance", "witness class", "lower bound", "upper bound",
+                "certified", "seconds") if wide else
+               ("x", "class", "distance", "closest point", "witness class", "lower bound",
+                "certified"))
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("x", "#") else "right")
     attack_names = [a["attack"] for a in attack_rows[0]] if attack_rows and attack_rows[0] else []
     for attack in attack_names:
         table.add_column(f"{attack} (gap)", justify="right")
-    for result, gaps in zip(results, attack_rows, strict=True):
-        cells = [_vec(result.x), str(result.cls), _fmt(result.distance), _vec(result.point),
-                 "-" if result.witness_class is None else str(result.witness_class),
-                 _fmt(result.lower_bound), "yes" if result.certified else f"no ({result.status})"]
+    for index, (result, gaps) in enumerate(zip(results, attack_rows, strict=True)):
+        witness_class = "-" if result.witness_class is None else str(result.witness_class)
+        certified = "yes" if result.certified else f"no ({result.status})"
+        if wide:
+            cells = [str(index), str(result.cls), _fmt(result.distance), witness_class,
+                     _fmt(result.lower_bound), _fmt(result.upper_bound), certified,
+                     f"{result.seconds:.2f}"]
+        else:
+            cells = [_vec(result.x), str(result.cls), _fmt(result.distance), _vec(result.point),
+                     witness_class, _fmt(result.lower_bound), certified]
         for a in gaps or []:
             cells.append("failed" if not a["success"] else
                          f"{a['distance']:.4g} (+{_fmt(a['gap'], 3)})")
         table.add_row(*cells)
     stdout.print(table)
     if results:
-        stdout.print(f"method: {results[0].method}", highlight=False)
+        certified = sum(r.certified for r in results)
+        stdout.print(f"method: {results[0].method}\ncertified: {certified} of {len(results)}",
+                     highlight=False)

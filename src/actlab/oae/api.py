@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -40,14 +41,18 @@ def parse_box(text: str | None) -> tuple[float, float] | None:
 
 
 def attack_upper_bound(network: Network, x: ArrayLike, which: str,
-                       box: tuple[float, float] | None) -> float:
+                       box: tuple[float, float] | None) -> tuple[float, np.ndarray | None]:
     """The smallest distance at which a cheap attack (DeepFool, then PGD) found an input of
-    another class; inf when neither did."""
+    another class, and that input; (inf, None) when neither did."""
     from actlab.oae.attacks import run_attacks
 
-    found = [r.distance for r in run_attacks(network, x, which, box, ("deepfool", "pgd"))
-             if r.success and r.distance is not None]
-    return min(found, default=math.inf)
+    found = [(r.distance, r.point) for r in run_attacks(network, x, which, box,
+                                                        ("deepfool", "pgd"))
+             if r.success and r.distance is not None and r.point is not None]
+    if not found:
+        return math.inf, None
+    distance, point = min(found, key=lambda dp: dp[0])
+    return distance, np.asarray(point, dtype=np.float64)
 
 
 def choose_method(network: Network, which: str) -> str:
@@ -72,10 +77,12 @@ def oae(network: Network, x: ArrayLike, norm: str = "l2", box: tuple[float, floa
     chosen = choose_method(network, norm) if method == "auto" else method
     units = sum(len(layer.bias) for layer in network.hidden_layers)
     small = units <= SMALL_NETWORK_UNITS and chosen == "bnb"
-    upper = math.inf if small else attack_upper_bound(network, x0, norm, box)
+    upper, adversarial = ((math.inf, None) if small else
+                          attack_upper_bound(network, x0, norm, box))
     if chosen == "milp" and (math.isfinite(upper) or box is not None):
         radius = upper * (1 + 1e-6) + 1e-9 if math.isfinite(upper) else None
-        return oae_milp(network, x0, norm, box, radius=radius, time_limit=time_limit)
+        return oae_milp(network, x0, norm, box, radius=radius, time_limit=time_limit,
+                        known_adversarial=adversarial)
     if chosen == "milp":
         raise ActlabError("the MILP method needs a box (--box) or an adversarial point found by "
                           "an attack to bound the search; none was found: try --method bnb")
@@ -83,8 +90,79 @@ def oae(network: Network, x: ArrayLike, norm: str = "l2", box: tuple[float, floa
                                 upper_bound=upper * (1 + 1e-6) + 1e-9)
 
 
+@dataclass(frozen=True)
+class OAEJob:
+    """One input's exact OAE, as plain data a worker process or a Dask worker can run."""
+
+    network: Network
+    x: tuple[float, ...]
+    norm: str = "l2"
+    box: tuple[float, float] | None = None
+    method: str = "auto"
+    time_limit: float | None = None
+    attacks: bool = False
+
+
+@dataclass(frozen=True)
+class OAEJobResult:
+    """The exact result and, when asked, each attack's distance and gap to it."""
+
+    result: OAEResult
+    attacks: list[dict] | None = None
+
+
+def attack_gaps(network: Network, x: ArrayLike, norm: str, box: tuple[float, float] | None,
+                result: OAEResult) -> list[dict]:
+    """FGSM, PGD, DeepFool and C&W on ``x``: each attack's row plus ``gap`` = its distance minus
+    the exact one (None when it failed or there is no adversarial input)."""
+    from actlab.oae.attacks import run_attacks
+
+    rows = []
+    for a in run_attacks(network, x, norm, box):
+        row = a.to_dict()
+        row["gap"] = (a.distance - result.distance if a.success and result.distance is not None
+                      else None)
+        rows.append(row)
+    return rows
+
+
+def run_oae_job(job: OAEJob) -> OAEJobResult:
+    """The executor's unit of work (a top-level function, so processes can import it)."""
+    result = oae(job.network, job.x, job.norm, job.box, job.method, job.time_limit)
+    gaps = attack_gaps(job.network, job.x, job.norm, job.box, result) if job.attacks else None
+    return OAEJobResult(result, gaps)
+
+
+def parallel_worth_it(network: Network, count: int) -> bool:
+    """Worker processes pay ~1-2 s each to start (imports): worth it only for several inputs
+    of a network too large for the instant branch and bound."""
+    units = sum(len(layer.bias) for layer in network.hidden_layers)
+    return count >= 4 and units > SMALL_NETWORK_UNITS
+
+
+def oae_jobs(network: Network, inputs: Sequence[ArrayLike] | np.ndarray, norm: str = "l2",
+             box: tuple[float, float] | None = None, method: str = "auto",
+             time_limit: float | None = None, attacks: bool = False,
+             scheduler: str | None = None, workers: int | None = None,
+             progress: bool = False) -> list[OAEJobResult]:
+    """``run_oae_job`` for each input, in order, through ``engine.run_map``: sequentially,
+    in ``workers`` local processes, or on the Dask cluster at ``scheduler``. ``workers=None``
+    picks processes only when ``parallel_worth_it``."""
+    from actlab.engine import run_map
+
+    points = np.atleast_2d(np.asarray(inputs, dtype=np.float64))
+    jobs = [OAEJob(network, tuple(float(v) for v in x), norm, box, method, time_limit, attacks)
+            for x in points]
+    if scheduler is None and workers is None and not parallel_worth_it(network, len(jobs)):
+        workers = 1
+    return run_map(run_oae_job, jobs, scheduler=scheduler, workers=workers, progress=progress,
+                   description="exact OAE")
+
+
 def oae_batch(network: Network, inputs: Sequence[ArrayLike] | np.ndarray, norm: str = "l2",
               box: tuple[float, float] | None = None, method: str = "auto",
-              time_limit: float | None = None) -> list[OAEResult]:
-    """``oae`` for each input, in order."""
-    return [oae(network, x, norm, box, method, time_limit) for x in np.atleast_2d(inputs)]
+              time_limit: float | None = None, scheduler: str | None = None,
+              workers: int | None = 1) -> list[OAEResult]:
+    """``oae`` for each input, in order (sequential by default; see ``oae_jobs``)."""
+    return [job.result for job in oae_jobs(network, inputs, norm, box, method, time_limit,
+                                           scheduler=scheduler, workers=workers)]

@@ -421,9 +421,11 @@ def deepfool(network: Network, x: ArrayLike, norm: str = "l2", box: Box | None =
             r = -1e-9 * t.scale * steepest_direction(W[l], norm)[0]
         R = R + r
         cands = t.clip(t.x + (1.0 + np.asarray(etas))[:, None] * R)
-        adv = t.adversarial(cands)
-        if np.any(adv):
-            return t.result("deepfool", cands[int(np.argmax(adv))], start)
+        # each candidate verified on its own: a batched forward pass may round differently
+        # from the single-point pass that result() uses (a point on the boundary flips in one)
+        for cand in cands[t.adversarial(cands)]:
+            if t.adversarial(cand)[0]:
+                return t.result("deepfool", cand, start)
         xk = t.clip(t.x + (1.0 + overshoot) * R)
     return t.result("deepfool", None, start, f"no flip after {max_iter} iterations")
 

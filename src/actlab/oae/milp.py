@@ -103,9 +103,27 @@ class _Model:
 
 @dataclass
 class _Unit:
+    """How a hidden unit is encoded: ``pieces[i]`` is selected when ``cols[i]`` is 1 (one-hot),
+    or, for two pieces, one binary column: pieces[1] when it is 1, pieces[0] when 0; a stable
+    unit has one piece and no columns."""
+
     pre: int  # column of the pre-activation
-    binaries: list[tuple[int, int]]  # (piece index, binary column)
-    only_piece: int | None  # the piece when the unit is stable
+    pieces: list[int]
+    cols: list[int]
+
+    def choice(self, values: FloatArray) -> int:
+        """The selected piece under a MILP solution."""
+        if not self.cols:
+            return self.pieces[0]
+        if len(self.cols) == 1:
+            return self.pieces[1] if values[self.cols[0]] > 0.5 else self.pieces[0]
+        return self.pieces[int(np.argmax(values[self.cols]))]
+
+    def literals(self, values: FloatArray) -> list[tuple[int, bool]]:
+        """(column, value) pairs that pin the current choice (for a no-good cut)."""
+        if len(self.cols) == 1:
+            return [(self.cols[0], bool(values[self.cols[0]] > 0.5))]
+        return [(self.cols[int(np.argmax(values[self.cols]))], True)] if self.cols else []
 
 
 @dataclass
@@ -183,7 +201,8 @@ def encode(network: Network, x0: FloatArray, c0: int, which: str, lo: FloatArray
             coefs[col] = 1.0
             model.row(coefs, lo=float(layer.bias[j]), hi=float(layer.bias[j]))
             pre_cols.append(col)
-        if tighten and prev_cols is not xs:
+        # the first layer over a box is exact by interval arithmetic, except inside an L1 ball
+        if tighten and (prev_cols is not xs or (which == "l1" and radius is not None)):
             L, U, calls = _lp_tighten(model, pre_cols, L, U)
             enc.lp_calls += calls
         for j, col in enumerate(pre_cols):
@@ -225,16 +244,29 @@ def _encode_unit(model: _Model, pieces, pre: int, L: float, U: float
     if len(live) == 1:
         (k, p, _, _), = ranges
         model.row({h: 1.0, pre: -p.slope}, lo=p.intercept, hi=p.intercept)
-        return _Unit(pre, [], k), h, h_lo, h_hi
-    binaries, parts = [], []
-    for k, p, a, b in ranges:
+        return _Unit(pre, [k], []), h, h_lo, h_hi
+    if len(ranges) == 2:  # one binary d: the second piece when d = 1
+        (ka, pa, la, ua), (kb, pb, lb, ub) = ranges
+        d = model.var(0.0, 1.0, integer=True)
+        part_a = model.var(min(la, 0.0), max(ua, 0.0))
+        part_b = model.var(min(lb, 0.0), max(ub, 0.0))
+        model.row({part_a: 1.0, d: la}, lo=la)  # la (1 - d) <= part_a <= ua (1 - d)
+        model.row({part_a: 1.0, d: ua}, hi=ua)
+        model.row({part_b: 1.0, d: -lb}, lo=0.0)  # lb d <= part_b <= ub d
+        model.row({part_b: 1.0, d: -ub}, hi=0.0)
+        model.row({pre: 1.0, part_a: -1.0, part_b: -1.0}, lo=0.0, hi=0.0)
+        model.row({h: 1.0, part_a: -pa.slope, part_b: -pb.slope,
+                   d: pa.intercept - pb.intercept}, lo=pa.intercept, hi=pa.intercept)
+        return _Unit(pre, [ka, kb], [d]), h, h_lo, h_hi
+    cols, parts = [], []
+    for _k, p, a, b in ranges:
         d = model.var(0.0, 1.0, integer=True)
         part = model.var(min(a, 0.0), max(b, 0.0))
         model.row({part: 1.0, d: -a}, lo=0.0)
         model.row({part: 1.0, d: -b}, hi=0.0)
-        binaries.append((k, d))
+        cols.append(d)
         parts.append((p, part, d))
-    model.row(dict.fromkeys((d for _, d in binaries), 1.0), lo=1.0, hi=1.0)
+    model.row(dict.fromkeys(cols, 1.0), lo=1.0, hi=1.0)
     coefs = {pre: 1.0}
     for _, part, _ in parts:
         coefs[part] = -1.0
@@ -244,7 +276,7 @@ def _encode_unit(model: _Model, pieces, pre: int, L: float, U: float
         out[part] = -p.slope
         out[d] = -p.intercept
     model.row(out, lo=0.0, hi=0.0)
-    return _Unit(pre, binaries, None), h, h_lo, h_hi
+    return _Unit(pre, [k for k, _, _, _ in ranges], cols), h, h_lo, h_hi
 
 
 def _encode_target(enc: Encoding, network: Network, c0: int, z: list[int], zl: FloatArray,
@@ -271,38 +303,102 @@ def _encode_target(enc: Encoding, network: Network, c0: int, z: list[int], zl: F
 
 
 def _pattern(enc: Encoding, values: FloatArray) -> list[list[int]]:
-    return [[u.only_piece if u.only_piece is not None else
-             max(u.binaries, key=lambda kb: values[kb[1]])[0] for u in layer]
-            for layer in enc.units]
+    return [[u.choice(values) for u in layer] for layer in enc.units]
 
 
 def _no_good(enc: Encoding, values: FloatArray) -> None:
-    """Forbid the current assignment of all binaries (pattern and target)."""
-    chosen = [max(u.binaries, key=lambda kb: values[kb[1]])[1]
-              for layer in enc.units for u in layer if u.binaries]
+    """Forbid the current assignment of all binaries (pattern and target):
+    sum over pinned-to-1 columns of v + sum over pinned-to-0 columns of (1 - v) <= n - 1."""
+    literals = [lit for layer in enc.units for u in layer for lit in u.literals(values)]
     if enc.targets:
-        chosen.append(max(enc.targets, key=lambda js: values[js[1]])[1])
-    enc.model.row(dict.fromkeys(chosen, 1.0), hi=len(chosen) - 1.0)
+        literals.append((max(enc.targets, key=lambda js: values[js[1]])[1], True))
+    ones = sum(1 for _, one in literals if one)
+    coefs = {col: 1.0 if one else -1.0 for col, one in literals}
+    enc.model.row(coefs, hi=ones - 1.0)
+
+
+def pattern_of(network: Network, x: FloatArray) -> list[list[int]]:
+    """The piece each hidden unit uses at input ``x`` (a float forward pass)."""
+    h, pattern = np.asarray(x, dtype=np.float64), []
+    for layer in network.hidden_layers:
+        pre = layer.weight @ h + layer.bias
+        pieces = layer.activation.pieces()
+        pattern.append([next(k for k, piece in enumerate(pieces) if piece.contains(v))
+                        for v in pre])
+        h = layer.activation.value(pre)
+    return pattern
+
+
+def _incumbent_from_point(network: Network, x0: FloatArray, c0: int, which: str,
+                          box: tuple[float, float] | None, point: FloatArray) -> _Best | None:
+    """The closest point of another class in the linear region of a known adversarial input
+    (an attack's): a verified upper bound at least as good as that input."""
+    region, Z, z = region_of_pattern(network, x0, pattern_of(network, point), box)
+    return closest_in_region(network, x0, c0, region, Z, z, which, math.inf).best
+
+
+def _ball_around(best: _Best, x0: FloatArray, which: str, radius: float | None) -> float:
+    """The search radius after a verified incumbent: its witness's distance (a hair more), or
+    the old radius if that was smaller."""
+    r = norm(best.witness - x0, which) * (1 + 1e-9) + 1e-12
+    return r if radius is None else min(r, radius)
+
+
+def _first_incumbent(enc: Encoding, network: Network, x0: FloatArray, c0: int, which: str,
+                     box: tuple[float, float] | None, time_limit: float | None) -> _Best | None:
+    """Stop HiGHS at its second improving solution and verify that solution's region: a cheap,
+    verified upper bound that is usually far better than an attack's."""
+    h = enc.model.highs(time_limit=None if time_limit is None else time_limit / 4)
+    h.setOptionValue("mip_max_improving_sols", 2)
+    h.run()
+    if h.getInfo().primal_solution_status != 2:  # no feasible solution
+        return None
+    values = np.array(h.getSolution().col_value)
+    region, Z, z = region_of_pattern(network, x0, _pattern(enc, values), box)
+    return closest_in_region(network, x0, c0, region, Z, z, which, math.inf).best
 
 
 def oae_milp(network: Network, x: ArrayLike, which: str = "linf",
              box: tuple[float, float] | None = None, radius: float | None = None,
-             tighten: bool = True, time_limit: float | None = None) -> OAEResult:
+             tighten: bool = True, time_limit: float | None = None,
+             known_adversarial: ArrayLike | None = None) -> OAEResult:
     """Exact OAE by MILP (see the module docstring). ``radius``: a verified upper bound on the
-    distance; the search is confined to that ball (it must be given when there is no box)."""
+    distance; the search is confined to that ball (it must be given when there is no box).
+    ``known_adversarial``: an input of another class (an attack's); the optimum of its linear
+    region is the first incumbent, so a time limit still leaves a verified upper bound."""
     start = time.perf_counter()
     check_piecewise_linear(network)
     x0 = np.asarray(x, dtype=np.float64).ravel()
     c0 = int(network.classify(x0)[0])
     if radius is None and box is None:
         raise ActlabError("the MILP method needs a box or a radius (an upper bound)")
-    lo = np.full_like(x0, -np.inf) if box is None else np.full_like(x0, box[0])
-    hi = np.full_like(x0, np.inf) if box is None else np.full_like(x0, box[1])
-    if radius is not None:
-        lo, hi = np.maximum(lo, x0 - radius), np.minimum(hi, x0 + radius)
-    enc = encode(network, x0, c0, which, lo, hi, tighten, radius)
-    calls = enc.lp_calls
-    best, dual_bound, status, notes = _Best(), math.inf, "optimal", []
+    box_lo = np.full_like(x0, -np.inf) if box is None else np.full_like(x0, box[0])
+    box_hi = np.full_like(x0, np.inf) if box is None else np.full_like(x0, box[1])
+
+    def encode_within(r: float | None) -> Encoding:
+        lo, hi = (box_lo, box_hi) if r is None else (
+            np.maximum(box_lo, x0 - r), np.minimum(box_hi, x0 + r))
+        return encode(network, x0, c0, which, lo, hi, tighten, r)
+
+    best, dual_bound, status, notes, calls = _Best(), math.inf, "optimal", [], 0
+    if known_adversarial is not None:
+        seeded = _incumbent_from_point(network, x0, c0, which, box,
+                                       np.asarray(known_adversarial, dtype=np.float64).ravel())
+        calls += 1
+        if seeded is not None:
+            best = seeded
+            radius = _ball_around(best, x0, which, radius)
+    enc = encode_within(radius)
+    calls += enc.lp_calls
+    if tighten:  # a first incumbent, verified in its region, shrinks the ball and the bounds
+        shrunk = _first_incumbent(enc, network, x0, c0, which, box, time_limit)
+        calls += 1
+        if shrunk is not None and (best.witness is None or shrunk.distance < best.distance):
+            best = shrunk
+            if radius is None or best.distance < 0.8 * radius:
+                radius = _ball_around(best, x0, which, None)
+                enc = encode_within(radius)
+                calls += enc.lp_calls
     for _ in range(MAX_CUTS):
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
         h = enc.model.highs(time_limit=remaining)
