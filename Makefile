@@ -15,13 +15,14 @@ demo: $(STAMP)
 	$(BIN)/actlab report --out out
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
 
 soak: $(STAMP)

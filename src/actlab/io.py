@@ -17,8 +17,10 @@ Formats (chosen by suffix when writing, by suffix or content when reading):
   in a float64 file evaluates erf in float32 there (about 1e-7 relative); actlab reads it back
   as exact gelu.
 
-Data files: ``{"x": [[...], ...], "y": [...]}``, ``y`` optional. Input files larger than
-``MAX_FILE_BYTES`` are refused. Writes are atomic.
+Data files: ``{"x": [[...], ...], "y": [...]}``, ``y`` optional. Limits on untrusted input:
+files larger than ``MAX_FILE_BYTES``, JSON files with more than ``MAX_JSON_VALUES`` values
+(counted before parsing), PyTorch archives that unpack to more than ``MAX_FILE_BYTES`` (a zip
+bomb) and models with more than ``MAX_PARAMETERS`` parameters are refused. Writes are atomic.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT = "actlab-mlp/1"
-MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_JSON_VALUES = 10_000_000      # a parsed JSON number costs ~32 bytes of Python objects
+MAX_PARAMETERS = 10_000_000
 TAG = "actlab-activation:"
 JSON_SUFFIXES = (".json",)
 TORCH_SUFFIXES = (".pt", ".pth")
@@ -86,6 +90,9 @@ def _reject_constant(name: str) -> float:
 def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
     """Parse a JSON file strictly (no NaN / Infinity); ActlabError with the position on failure."""
     data = read_input_bytes(path, what)
+    if data.count(b",") >= MAX_JSON_VALUES:  # every value but one follows a comma
+        raise ActlabError(f"{path} holds more than {MAX_JSON_VALUES:,} values, the limit for a "
+                          f"JSON {what}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -374,9 +381,27 @@ def network_from_torch_object(obj: Any, activations: str | Sequence[str] | None 
     return Network.from_arrays(weights, biases, specs, name=name)
 
 
+def _check_archive_size(data: bytes) -> None:
+    """ActlabError when a zip (PyTorch's format) would unpack to more than MAX_FILE_BYTES: torch
+    reads compressed entries too, so a small file could otherwise fill the memory."""
+    import zipfile
+
+    if data[:4] != b"PK\x03\x04":
+        return
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a readable zip: torch.load reports it
+    if unpacked > MAX_FILE_BYTES:
+        raise ActlabError(f"the PyTorch archive unpacks to {unpacked / 2**20:.0f} MB, more than "
+                          f"the {MAX_FILE_BYTES // 2**20} MB limit for input files")
+
+
 def _load_torch(data: bytes) -> Any:
     import torch
 
+    _check_archive_size(data)
     try:
         return torch.load(_io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as error:  # any failure to parse an untrusted file is the user's input
@@ -529,16 +554,24 @@ def _onnx_float(value: float) -> float:
 
 def from_onnx(model: onnx.ModelProto, name: str = "network") -> Network:
     """Read a plain MLP: a chain of Gemm / MatMul(+Add) and activation nodes."""
-    from onnx import helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper
 
     graph = model.graph
     consts: dict[str, np.ndarray] = {}
-    for init in graph.initializer:
+
+    def tensor(init: Any, what: str) -> np.ndarray:
+        if init.data_location == TensorProto.EXTERNAL or init.external_data:
+            # numpy_helper would read the named file (relative to the working directory):
+            # a model file must never make actlab read other files
+            raise ActlabError(f"ONNX {what} keeps its data in an external file; actlab reads "
+                              "self-contained ONNX files only")
         try:
-            consts[init.name] = numpy_helper.to_array(init).astype(np.float64)
-        except Exception:  # external data, odd types
-            raise ActlabError(f"cannot read ONNX initializer {init.name!r} (external data or "
-                              "an unsupported type)") from None
+            return numpy_helper.to_array(init).astype(np.float64)
+        except Exception:  # odd types, inconsistent sizes
+            raise ActlabError(f"cannot read ONNX {what} (an unsupported type?)") from None
+
+    for init in graph.initializer:
+        consts[init.name] = tensor(init, f"initializer {init.name!r}")
     inputs = [i.name for i in graph.input if i.name not in consts]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise ActlabError("actlab reads ONNX models with one input and one output")
@@ -572,7 +605,7 @@ def from_onnx(model: onnx.ModelProto, name: str = "network") -> Network:
             value = attrs(node).get("value")
             if value is None:
                 raise ActlabError("unsupported ONNX Constant (only tensor values)")
-            consts[node.output[0]] = numpy_helper.to_array(value).astype(np.float64)
+            consts[node.output[0]] = tensor(value, f"Constant {node.name or node.output[0]!r}")
             i += 1
             continue
         if node.doc_string.startswith(TAG):
@@ -732,10 +765,16 @@ def load_model(name_or_path: str | os.PathLike[str],
     kind = model_format(path, data)
     try:
         if kind == "json":
-            return network_from_dict(read_json(path, "model file"), name=path.stem)
-        if kind == "torch":
-            return network_from_torch_object(_load_torch(data), activations, name=path.stem)
-        return from_onnx(_load_onnx(data), name=path.stem)
+            network = network_from_dict(read_json(path, "model file"), name=path.stem)
+        elif kind == "torch":
+            network = network_from_torch_object(_load_torch(data), activations, name=path.stem)
+        else:
+            network = from_onnx(_load_onnx(data), name=path.stem)
+        count = sum(layer.weight.size + layer.bias.size for layer in network.layers)
+        if count > MAX_PARAMETERS:
+            raise ActlabError(f"the model has {count:,} parameters, more than the limit of "
+                              f"{MAX_PARAMETERS:,}")
+        return network
     except ActlabError as error:
         if str(error).startswith(str(path)):
             raise

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from actlab.errors import ActlabError
 from actlab.network import Network
@@ -125,7 +125,7 @@ def parse_q_list(text: str) -> list[float]:
                 raise ActlabError("--q range has more than 10,000 values")
             values = [round(start + i * step, 12) for i in range(count)]
         else:
-            values = [float(v) for v in text.split(",") if v.strip()]
+            values = [float(v) for v in text.split(",")]  # '' (as in 0,,1) is an error
     except ValueError:
         raise ActlabError(f"--q must be numbers like 0,0.1,0.5 or START:STOP:STEP, got {text!r}"
                           ) from None
@@ -147,13 +147,26 @@ def retrofit(network: Network, q: float) -> Network:
     return network.with_hidden_activation(f"jumprelu:q={float(q)!r}")
 
 
+def class_labels(network: Network, labels: ArrayLike, n: int) -> NDArray[np.int64]:
+    """Labels as the network's classes (0/1 for a binary head, 0..k-1 for k logits), one per
+    sample; ActlabError otherwise (accuracy needs hard labels: 0.5 or 7 would be miscounted)."""
+    y = np.asarray(labels, dtype=np.float64).reshape(-1)
+    if y.shape != (n,):
+        raise ActlabError(f"need one label per sample: {n} samples, {y.size} labels")
+    classes = network.num_classes
+    if not np.all(np.isfinite(y)) or np.any((y != np.round(y)) | (y < 0) | (y >= classes)):
+        raise ActlabError(f"labels must be the network's classes 0..{classes - 1} (whole "
+                          "numbers) to measure accuracy")
+    return y.astype(np.int64)
+
+
 def jumprelu_sweep(network: Network, inputs: ArrayLike, labels: ArrayLike | None,
                    qs: Sequence[float] | None = None, norm: str = "l2",
                    box: tuple[float, float] | None = None,
                    time_limit: float | None = None) -> SweepResult:
     """Accuracy and exact OAE distances for each q (q = 0 always included)."""
     x = np.atleast_2d(np.asarray(inputs, dtype=np.float64))
-    y = None if labels is None else np.asarray(labels).astype(int)
+    y = None if labels is None else class_labels(network, labels, len(x))
 
     def row(q: float) -> SweepRow:
         net = retrofit(network, q)

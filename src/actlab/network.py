@@ -226,6 +226,19 @@ class Network:
             losses = None if labels is None else cross_entropy(z, labels)
         return ForwardPass(x_batch, tuple(pre), tuple(post), z, proba, labels, losses)
 
+    def check_finite(self, x: ArrayLike, y: ArrayLike | None = None) -> None:
+        """Raise ActlabError unless the forward pass on ``x`` (and, with labels ``y``, every
+        per-sample gradient) is finite in float64: finite weights and inputs can still be too
+        large (1e308 overflows at the first layer). Evaluated with numpy warnings silenced."""
+        with np.errstate(all="ignore"):
+            fwd = self.forward(x, y)
+            arrays = [*fwd.pre_activations, *fwd.activations]
+            if y is not None:
+                arrays += [fwd.losses, *self.backward(fwd, "none").parameters()]
+            if not all(np.all(np.isfinite(a)) for a in arrays if a is not None):
+                raise ActlabError(f"{self.name}: the values or gradients overflow float64 on "
+                                  "these inputs (weights or inputs too large)")
+
     def backward(self, fwd: ForwardPass, reduction: Reduction = "mean",
                  kink: KinkSide = "default") -> Gradients:
         """Gradients of the loss for every parameter and for the input, layer by layer.

@@ -118,6 +118,7 @@ def seed_training(network: Network | None = None, data: Dataset | None = None,
         raise ActlabError("the seed's loop trains a binary network (one sigmoid output)")
     _check_schedule(epochs, lr)
     labels = network.forward(data.x, data.labels()).y
+    _check_float32(network, data)
     params = [torch.tensor(p, dtype=torch.float32) for p in network.parameters()]
     xs = torch.tensor(data.x, dtype=torch.float32)
     ys = torch.tensor(labels, dtype=torch.float32).reshape(-1, 1)
@@ -137,6 +138,18 @@ def seed_training(network: Network | None = None, data: Dataset | None = None,
                               f"longer finite); try a smaller learning rate than {lr}")
         snapshots.append(_snapshot(network, params))
     return SeedRun(data, epochs, float(lr), step_losses, step_norms, tuple(snapshots))
+
+
+def _check_float32(network: Network, data: Dataset) -> None:
+    """ActlabError unless the weights, the inputs and every value of the forward pass fit
+    float32 (the seed's loop runs in PyTorch float32, whose largest number is about 3.4e38)."""
+    top = float(np.finfo(np.float32).max)
+    with np.errstate(all="ignore"):
+        fwd = network.forward(data.x)
+    values = [data.x, *network.parameters(), *fwd.pre_activations, *fwd.activations]
+    if not all(np.all(np.abs(v) <= top) for v in values):  # False for inf and NaN too
+        raise ActlabError(f"{network.name}: weights, inputs or values beyond float32's range "
+                          "(3.4e38); the seed's loop runs in PyTorch float32")
 
 
 def _seed_step(network: Network, params: list[torch.Tensor], x: torch.Tensor,
@@ -187,6 +200,16 @@ def _torch_derivative(activation: Activation, a: torch.Tensor) -> torch.Tensor:
 
 def _snapshot(network: Network, params: list[torch.Tensor]) -> Network:
     return network.with_parameters([p.double().numpy().copy() for p in params])
+
+
+MAX_SEED = 2**32 - 1  # scikit-learn's random_state (moons, circles) takes 0 .. 2**32 - 1
+
+
+def _check_seed(seed: int) -> None:
+    """ActlabError unless ``seed`` is a whole number from 0 to MAX_SEED."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+            0 <= seed <= MAX_SEED):
+        raise ActlabError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
 
 
 def _check_schedule(epochs: int, lr: float) -> None:
@@ -371,6 +394,7 @@ def train(data: Dataset | str, hidden: Sequence[int] = (8, 8), act: str | Activa
           epochs: int = 200, lr: float = 0.1, batch: int = 0, seed: int = 0) -> TrainResult:
     """SGD in float64 on the batch-mean loss: theta <- theta - lr * grad. batch = 0 (or >= n) is
     full-batch; otherwise the samples are shuffled every epoch and split into batches."""
+    _check_seed(seed)
     dataset = load_dataset(data, seed=seed) if isinstance(data, str) else data
     y = dataset.labels()
     hidden = tuple(int(h) for h in hidden)
@@ -388,6 +412,7 @@ def train(data: Dataset | str, hidden: Sequence[int] = (8, 8), act: str | Activa
     rng = np.random.default_rng(seed)
     sizes = (dataset.x.shape[1], *hidden, 1 if binary else classes)
     net = init_network(sizes, act, rng, name=f"{dataset.name}-mlp")
+    net.check_finite(dataset.x, y)
     n = len(dataset.x)
     size = n if batch == 0 or batch >= n else batch
     initial_loss = net.forward(dataset.x, y).loss
@@ -406,6 +431,9 @@ def train(data: Dataset | str, hidden: Sequence[int] = (8, 8), act: str | Activa
                 net = net.with_parameters(params)
             fwd, grads = net.loss_and_gradients(dataset.x, y)
             losses[epoch], norms[epoch] = fwd.loss, grads.norm()
+            if not (math.isfinite(losses[epoch]) and math.isfinite(norms[epoch])):
+                raise ActlabError(f"training diverged at epoch {epoch + 1} (the loss or its "
+                                  f"gradient overflows); try a smaller learning rate than {lr}")
     accuracy = float(np.mean(net.classify(dataset.x) == y.astype(np.int64)))
     spec = parse_activation(act).spec
     return TrainResult(net, dataset.name, hidden, spec, epochs, float(lr), int(size), int(seed),

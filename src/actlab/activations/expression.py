@@ -167,8 +167,63 @@ def _mp_heaviside(u, h0=sp.S.Half):
     return mpmath.mpf(1) if u > 0 else (mpmath.mpf(0) if u < 0 else mpmath.mpf(float(h0)))
 
 
-_MP_MODULES = [{"sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)),
-                "softplus": lambda u: mpmath.log1p(mpmath.exp(u)),
+# mpmath's exp, sinh, cosh and the argument reduction of sin, cos, tan need precision
+# proportional to log2|u|: beyond |u| = 2**1024 (past every float64) they take practically
+# forever (exp(exp(x)) at x = 1e8), so the wrappers below stop there.
+MP_MAX_ARGUMENT = mpmath.mpf(2) ** 1024
+
+
+def _huge(u: Any) -> bool:
+    """True for a real mpmath number beyond MP_MAX_ARGUMENT in magnitude (or infinite)."""
+    return isinstance(u, mpmath.mpf) and abs(u) > MP_MAX_ARGUMENT
+
+
+def _mp_exp(u: Any) -> Any:
+    """exp(u) in mpmath; +inf or 0 for |u| > 2**1024 (far beyond any float64)."""
+    if _huge(u):
+        return mpmath.inf if u > 0 else mpmath.mpf(0)
+    return mpmath.exp(u)
+
+
+def _mp_sinh(u: Any) -> Any:
+    """sinh(u) in mpmath; +-inf for |u| > 2**1024."""
+    return mpmath.inf * mpmath.sign(u) if _huge(u) else mpmath.sinh(u)
+
+
+def _mp_cosh(u: Any) -> Any:
+    """cosh(u) in mpmath; +inf for |u| > 2**1024."""
+    return mpmath.inf if _huge(u) else mpmath.cosh(u)
+
+
+def _mp_erfc(u: Any) -> Any:
+    """erfc(u) in mpmath; 0 or 2 where mpmath overflows (u beyond about 1e9 in magnitude)."""
+    try:
+        return mpmath.erfc(u)
+    except OverflowError:
+        return mpmath.mpf(0) if u > 0 else mpmath.mpf(2)
+
+
+def _mp_periodic(name: str) -> Any:
+    def evaluate(u: Any) -> Any:
+        if _huge(u):
+            raise ActlabError(f"expr: {name} of a number beyond 2**1024 in magnitude (e.g. "
+                              f"{name}(exp(x)) far out) cannot be evaluated exactly")
+        return getattr(mpmath, name)(u)
+    evaluate.__doc__ = f"{name}(u) in mpmath; ActlabError for |u| > 2**1024."
+    return evaluate
+
+
+def _mp_softplus(u: Any) -> Any:
+    """log(1 + exp(u)) in mpmath; u itself (0) for u beyond +2**1024 (-2**1024)."""
+    if _huge(u):
+        return u if u > 0 else mpmath.mpf(0)
+    return mpmath.log1p(mpmath.exp(u))
+
+
+_MP_MODULES = [{"sigmoid": lambda u: 1 / (1 + _mp_exp(-u)),
+                "softplus": _mp_softplus,
+                "exp": _mp_exp, "sinh": _mp_sinh, "cosh": _mp_cosh, "erfc": _mp_erfc,
+                **{name: _mp_periodic(name) for name in ("sin", "cos", "tan")},
                 "Heaviside": _mp_heaviside}, "mpmath"]
 
 
@@ -310,6 +365,8 @@ class Expression(Activation):
                 try:
                     value = fn.precise(float(x))
                     real = isinstance(value, mpmath.mpf) and mpmath.isfinite(value)
+                except ActlabError:
+                    raise
                 except (ZeroDivisionError, ValueError, TypeError):
                     real = False
                 if not real:
@@ -398,7 +455,8 @@ class Expression(Activation):
 
     def _touching_zeros(self, grid: FloatArray) -> set[float]:
         """Zeros of f' where it does not change sign: local minima of |f'| on the grid, refined,
-        kept when f' vanishes there in 60-digit arithmetic."""
+        kept when f' vanishes there in 60-digit arithmetic and |f'| is larger at both grid
+        neighbours (in a tail where f' underflows, float64 shows false minima: exp(-x**2))."""
         from scipy.optimize import minimize_scalar
 
         mag = np.abs(self._derivative(grid))
@@ -410,7 +468,9 @@ class Expression(Activation):
             res = minimize_scalar(lambda t: abs(float(self._derivative(t))),
                                   bounds=(grid[i - 1], grid[i + 1]), method="bounded",
                                   options={"xatol": 1e-15})
-            if abs(self._derivative.precise(float(res.x))) <= 1e-30:
+            low = abs(self._derivative.precise(float(res.x)))
+            if low <= 1e-30 and all(abs(self._derivative.precise(float(grid[j]))) > low
+                                    for j in (i - 1, i + 1)):
                 zeros.add(float(res.x))
         return zeros
 

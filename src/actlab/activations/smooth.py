@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 
 from actlab.activations.base import (
@@ -33,6 +32,8 @@ SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 def _root(f, lo: float, hi: float) -> float:
     """The root of f in [lo, hi] (f(lo), f(hi) of opposite signs), to full double precision."""
+    from scipy.optimize import brentq  # lazy: scipy.optimize costs ~0.3 s to import
+
     return float(brentq(f, lo, hi, xtol=ROOT_XTOL, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
@@ -279,7 +280,13 @@ class GELU(Activation):
 
     name = "gelu"
     params_spec = (Param("approx", "none", choices=("none", "tanh")),)
-    formula = "x * Phi(x)"
+
+    @property
+    def formula(self) -> str:  # type: ignore[override]
+        """The form this instance computes: exact, or the tanh approximation."""
+        if self._exact:
+            return "x * Phi(x)"
+        return f"x/2 * (1 + tanh({GELU_TANH_K:.10g}*(x + {GELU_TANH_C}*x^3)))"
 
     @property
     def spec(self) -> str:

@@ -55,6 +55,7 @@ def jumprelu_command(
     if inputs.shape[1] != network.input_dim:
         raise ActlabError(f"the data has {inputs.shape[1]} features; the model takes "
                           f"{network.input_dim}")
+    network.check_finite(inputs)
     sweep = jumprelu_sweep(network, inputs, labels, qs, norm, bounds)
     if plot is not None:
         from actlab.figures.jumprelu import plot_sweep

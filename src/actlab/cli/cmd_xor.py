@@ -33,7 +33,9 @@ def _network_and_data(model: str, act: str | None, data: str | None) -> tuple[Ne
     if act is not None:
         net = net.with_hidden_activation(act)
     xor_params(net)  # one hidden layer, one output, else a clear error
-    return net, load_dataset(data or "xor")
+    samples = load_dataset(data or "xor")
+    net.check_finite(samples.x, samples.labels())
+    return net, samples
 
 
 def _echo(text: str) -> None:

@@ -87,6 +87,7 @@ def box_constraints(x0: FloatArray, box: tuple[float, float] | None) -> Polyhedr
         return poly
     lo, hi = box
     eye = np.eye(d)
+    poly = Polyhedron(poly.A, poly.b, poly.strict, (float(lo), float(hi)))
     return poly.add(np.vstack([eye, -eye]), np.concatenate([hi - x0, x0 - lo]), False)
 
 
@@ -148,16 +149,20 @@ def region_of_pattern(network: Network, x0: FloatArray, pattern: list[list[int]]
 
 
 def find_witness(network: Network, x0: FloatArray, c0: int, y_closest: FloatArray,
-                 y_inside: FloatArray, which: str) -> tuple[FloatArray, int] | None:
+                 y_inside: FloatArray, which: str,
+                 box: tuple[float, float] | None = None) -> tuple[FloatArray, int] | None:
     """A point between the closest point and a strictly interior point of the adversarial set,
-    within WITNESS_BUDGET of the closest point, whose class differs from c0 both in float64 and
-    in exact rational arithmetic."""
+    within WITNESS_BUDGET of the closest point, inside the box (exactly: the solvers' points may
+    overshoot a face by their tolerance, and just outside the box the class may differ), whose
+    class differs from c0 both in float64 and in exact rational arithmetic."""
     direction = y_inside - y_closest
     length = norm(direction, which)
     steps = [0.0] if length == 0 else [min(1.0, WITNESS_BUDGET / length) * f
                                        for f in (1.0, 0.5, 0.1, 1e-2, 1e-3)]
     for t in steps:
         w = x0 + y_closest + t * direction
+        if box is not None:
+            w = np.clip(w, box[0], box[1])
         float_class = int(network.classify(w)[0])
         if float_class != c0 and exact_class(network, w) == float_class:
             return w, float_class
@@ -199,13 +204,16 @@ def closest_in_region(network: Network, x0: FloatArray, c0: int, region: Polyhed
             out.calls += 1
         if inside is None or margin < -AMBIGUOUS_MARGIN:
             continue  # the strict system is empty: only its closure touches
-        found = find_witness(network, x0, c0, proj.point, inside, which)
+        found = find_witness(network, x0, c0, proj.point, inside, which, poly.box)
         if found is None:
             if margin > STRICT_MARGIN:
                 out.unresolved_lb = min(out.unresolved_lb, proj.lower_bound)
                 out.notes.append(f"no verified witness near distance {proj.distance:.9g}")
             continue
-        out.best = _Best(proj.distance, proj.lower_bound, x0 + proj.point, *found)
+        point = x0 + proj.point
+        if poly.box is not None:  # the closure's point, on the box's face rather than past it
+            point = np.clip(point, poly.box[0], poly.box[1])
+        out.best = _Best(proj.distance, proj.lower_bound, point, *found)
     return out
 
 

@@ -41,11 +41,16 @@ def norm(v: FloatArray, which: str) -> float:
 
 @dataclass(frozen=True)
 class Polyhedron:
-    """{y : A y <= b}, rows flagged ``strict`` are A_i y < b_i (their closure is <=)."""
+    """{y : A y <= b}, rows flagged ``strict`` are A_i y < b_i (their closure is <=).
+
+    ``box``: the input box (lo, hi) in x coordinates when some rows encode it, carried along so
+    that a candidate point can be checked against the box exactly (the rows, shifted by x0, are
+    rounded)."""
 
     A: FloatArray
     b: FloatArray
     strict: NDArray[np.bool_]
+    box: tuple[float, float] | None = None
 
     @classmethod
     def empty_constraints(cls, dim: int) -> Polyhedron:
@@ -61,7 +66,7 @@ class Polyhedron:
         b = np.atleast_1d(b)
         flags = np.broadcast_to(np.asarray(strict, dtype=bool), b.shape)
         return Polyhedron(np.vstack([self.A, A]), np.concatenate([self.b, b]),
-                          np.concatenate([self.strict, flags]))
+                          np.concatenate([self.strict, flags]), self.box)
 
     def trivially_infeasible(self) -> bool:
         """A zero row with a violated right-hand side (e.g. a constant pre-activation outside
@@ -73,7 +78,7 @@ class Polyhedron:
 
     def without_zero_rows(self) -> Polyhedron:
         keep = np.any(self.A != 0.0, axis=1)
-        return Polyhedron(self.A[keep], self.b[keep], self.strict[keep])
+        return Polyhedron(self.A[keep], self.b[keep], self.strict[keep], self.box)
 
     def contains(self, y: FloatArray, closure: bool = True, tol: float = FEAS_TOL) -> bool:
         """y satisfies the closed rows (within tol); strict rows too unless ``closure``."""
