@@ -80,7 +80,7 @@ class MarabouBisection:
         self.net = net
         self.path = str(onnx_path)
         graph = onnx.load(self.path).graph   # the logits: Marabou cannot encode the softmax
-        self.logits = [n.input[0] for n in graph.node if n.op_type == "Softmax"][0]
+        self.logits = next(n.input[0] for n in graph.node if n.op_type == "Softmax")
 
     def query(self, x: np.ndarray, c: int, eps: float, timeout: float) -> str:
         from maraboupy import MarabouCore
