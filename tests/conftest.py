@@ -43,6 +43,16 @@ def assert_clean_error(result: CliResult) -> None:
     assert result.stdout == ""
 
 
+def run_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> CliResult:
+    """Run ``actlab ARGS`` in this process (fast: no interpreter start-up); any uncaught
+    exception propagates, so a traceback fails the test."""
+    from actlab.cli.main import run
+
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return CliResult(code, out, err)
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -11,17 +11,11 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from actlab.cli.main import run
-from conftest import CliResult, assert_clean_error, run_cli
+from conftest import assert_clean_error, run_cli
+from conftest import run_in_process as run_inprocess
 
 GOOD_LAYERS = [{"weight": [[1, 1], [1, 1]], "bias": [0, -1], "activation": "relu"},
                {"weight": [[1, -2]], "bias": [-0.5], "activation": "sigmoid"}]
-
-
-def run_inprocess(capsys: pytest.CaptureFixture[str], *args: str) -> CliResult:
-    code = run(list(args))
-    out, err = capsys.readouterr()
-    return CliResult(code, out, err)
 
 
 def model_json(**changes) -> str:

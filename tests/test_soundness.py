@@ -1132,7 +1132,7 @@ def test_soak_runner_finds_nothing_unsound() -> None:
     assert not failures, failures[:3]
 
 
-# --- reproducers of bugs in files outside this test's reach (milp.py, api.py) --------------------
+# --- MILP regressions: HiGHS's 1e-6 feasibility tolerance against ranges thinner than that ----
 MILP_REPRODUCERS = {
     # soak seed 0, case 40: x sits on the boundary (z(x) = 0); the ball's radius is 5.01e-7
     "tiny-ball": ({"format": "actlab-mlp/1", "layers": [
@@ -1149,11 +1149,6 @@ MILP_REPRODUCERS = {
 
 
 @pytest.mark.parametrize("name", sorted(MILP_REPRODUCERS))
-@pytest.mark.xfail(strict=True, reason=(
-    "milp.py: HiGHS runs with its default MIP feasibility tolerance (1e-6); when the ball's "
-    "radius or a unit's pre-activation range inside it is of that size, presolve declares the "
-    "feasible MILP infeasible, and oae_milp(radius=...) reports 'no input of another class "
-    "within the ball' with lower bound = radius although the optimum lies inside the ball"))
 def test_milp_within_a_verified_radius_keeps_the_adversarial_input(name: str) -> None:
     model, x, radius, flip, optimum = MILP_REPRODUCERS[name]
     net, x0, p = network_from_dict(model), np.array(x), np.array(flip)

@@ -82,7 +82,7 @@ def run_map(fn: Callable[[T], R], items: Iterable[T], scheduler: str | None = No
 
 
 def _describe(item: Any, limit: int = 160) -> str:
-    text = repr(item)
+    text = str(item)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -32,13 +32,19 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     If ``write`` raises, the temporary file is removed and ``path`` is left untouched.
     """
     target = writable_target(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                                    dir=target.parent if str(target.parent) else ".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                                        dir=target.parent if str(target.parent) else ".")
+    except OSError as error:  # e.g. /proc, a read-only file system
+        raise ActlabError(f"cannot write {target}: {error.strerror}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
         os.replace(tmp, target)
+    except OSError as error:  # disk full, file system gone
+        tmp.unlink(missing_ok=True)
+        raise ActlabError(f"cannot write {target}: {error.strerror or error}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

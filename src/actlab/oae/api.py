@@ -55,6 +55,28 @@ def attack_upper_bound(network: Network, x: ArrayLike, which: str,
     return distance, np.asarray(point, dtype=np.float64)
 
 
+def check_request(network: Network, norm: str, method: str, time_limit: float | None) -> None:
+    """ActlabError unless the norm, method and time limit are valid and every hidden
+    activation is piecewise linear (checked once, before any job starts)."""
+    if norm not in NORMS:
+        raise ActlabError(f"unknown norm {norm!r} (use l2, linf or l1)")
+    if method not in METHODS:
+        raise ActlabError(f"unknown method {method!r} (use {', '.join(METHODS)})")
+    if time_limit is not None and not time_limit > 0:
+        raise ActlabError("the time limit must be a positive number of seconds")
+    check_piecewise_linear(network)
+
+
+def check_inputs(network: Network, points: np.ndarray) -> np.ndarray:
+    """``points`` (n, d) when each row has the network's d finite inputs and the forward pass
+    stays finite; ActlabError otherwise."""
+    if points.shape[1] != network.input_dim or not np.all(np.isfinite(points)):
+        raise ActlabError(f"each input needs {network.input_dim} finite numbers, got "
+                          f"{points.shape[1]}")
+    network.check_finite(points)
+    return points
+
+
 def choose_method(network: Network, which: str) -> str:
     """Branch and bound for L2 and for networks with at most 16 hidden units; MILP otherwise."""
     units = sum(len(layer.bias) for layer in network.hidden_layers)
@@ -64,16 +86,8 @@ def choose_method(network: Network, which: str) -> str:
 def oae(network: Network, x: ArrayLike, norm: str = "l2", box: tuple[float, float] | None = None,
         method: str = "auto", time_limit: float | None = None) -> OAEResult:
     """The exact optimal adversarial example of ``x`` under ``network`` (see OAEResult)."""
-    if norm not in NORMS:
-        raise ActlabError(f"unknown norm {norm!r} (use l2, linf or l1)")
-    if method not in METHODS:
-        raise ActlabError(f"unknown method {method!r} (use {', '.join(METHODS)})")
-    if time_limit is not None and not time_limit > 0:
-        raise ActlabError("the time limit must be a positive number of seconds")
-    check_piecewise_linear(network)
-    x0 = np.asarray(x, dtype=np.float64).ravel()
-    if x0.shape != (network.input_dim,) or not np.all(np.isfinite(x0)):
-        raise ActlabError(f"each input needs {network.input_dim} finite numbers, got {x0.size}")
+    check_request(network, norm, method, time_limit)
+    x0 = check_inputs(network, np.asarray(x, dtype=np.float64).reshape(1, -1))[0]
     chosen = choose_method(network, norm) if method == "auto" else method
     units = sum(len(layer.bias) for layer in network.hidden_layers)
     small = units <= SMALL_NETWORK_UNITS and chosen == "bnb"
@@ -101,6 +115,10 @@ class OAEJob:
     method: str = "auto"
     time_limit: float | None = None
     attacks: bool = False
+
+    def __str__(self) -> str:
+        """How an error message names the job: its input and norm, not the whole network."""
+        return f"x = {list(self.x)}, {self.norm}"
 
 
 @dataclass(frozen=True)
@@ -150,7 +168,8 @@ def oae_jobs(network: Network, inputs: Sequence[ArrayLike] | np.ndarray, norm: s
     picks processes only when ``parallel_worth_it``."""
     from actlab.engine import run_map
 
-    points = np.atleast_2d(np.asarray(inputs, dtype=np.float64))
+    check_request(network, norm, method, time_limit)
+    points = check_inputs(network, np.atleast_2d(np.asarray(inputs, dtype=np.float64)))
     jobs = [OAEJob(network, tuple(float(v) for v in x), norm, box, method, time_limit, attacks)
             for x in points]
     if scheduler is None and workers is None and not parallel_worth_it(network, len(jobs)):

@@ -10,7 +10,8 @@ which is exact for the closure of every piece (jumprelu's open piece x < q becom
 A unit whose [L, U] meets one piece only is linear. The bounds [L, U] come from interval
 arithmetic ("plain") or additionally from two LPs per unit over the relaxation of the layers
 before it ("tightened"); both are restricted to the input box and to the ball of radius
-``radius`` (any verified upper bound on the distance) when one is given.
+``radius`` (any verified upper bound on the distance) when one is given, and then widened by
+a margin well above HiGHS's feasibility tolerance (``SEARCH_MARGIN``).
 
 The MILP optimum is then re-checked in its activation region with strict inequalities (the
 branch-and-bound leaf routine); a pattern whose strict system is empty is cut off with a
@@ -40,6 +41,19 @@ from actlab.oae.result import OAEResult, agrees
 
 INF = highspy.kHighsInf
 MAX_CUTS = 50
+# HiGHS accepts constraint violations up to its feasibility tolerance (1e-6) and, in presolve,
+# fixes or drops what is thinner than that: a ball of radius 5e-7, or a unit whose range inside
+# the ball ends 9e-7 past its kink, can then be declared infeasible although an adversarial input
+# lies inside. Every range the MILP sees is therefore widened by SEARCH_MARGIN (relative and
+# absolute, ten times the tolerance): sound, since a larger ball and looser unit bounds only
+# enlarge the searched set, and the leaf check (the region's own LP/QP) ignores the ball.
+SEARCH_MARGIN = 1e-5
+
+
+def widen(lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each [lo, hi] grown by SEARCH_MARGIN * max(1, |lo|, |hi|) on both sides."""
+    pad = SEARCH_MARGIN * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+    return lo - pad, hi + pad
 
 
 @dataclass
@@ -205,6 +219,7 @@ def encode(network: Network, x0: FloatArray, c0: int, which: str, lo: FloatArray
         if tighten and (prev_cols is not xs or (which == "l1" and radius is not None)):
             L, U, calls = _lp_tighten(model, pre_cols, L, U)
             enc.lp_calls += calls
+        L, U = widen(L, U)
         for j, col in enumerate(pre_cols):
             model.lower[col], model.upper[col] = float(L[j]), float(U[j])
         enc.bounds.append((L, U))
@@ -376,8 +391,11 @@ def oae_milp(network: Network, x: ArrayLike, which: str = "linf",
     box_hi = np.full_like(x0, np.inf) if box is None else np.full_like(x0, box[1])
 
     def encode_within(r: float | None) -> Encoding:
-        lo, hi = (box_lo, box_hi) if r is None else (
-            np.maximum(box_lo, x0 - r), np.minimum(box_hi, x0 + r))
+        """The MILP over the box and the ball of radius r, widened (see SEARCH_MARGIN)."""
+        if r is None:
+            return encode(network, x0, c0, which, box_lo, box_hi, tighten)
+        r = r * (1 + SEARCH_MARGIN) + SEARCH_MARGIN
+        lo, hi = np.maximum(box_lo, x0 - r), np.minimum(box_hi, x0 + r)
         return encode(network, x0, c0, which, lo, hi, tighten, r)
 
     best, dual_bound, status, notes, calls = _Best(), math.inf, "optimal", [], 0

@@ -80,6 +80,14 @@ class Polyhedron:
         keep = np.any(self.A != 0.0, axis=1)
         return Polyhedron(self.A[keep], self.b[keep], self.strict[keep], self.box)
 
+    def normalized(self) -> Polyhedron:
+        """The same set with zero rows dropped and every row scaled to ||A_i||_2 = 1, so that a
+        slack is a Euclidean distance to the face and the solvers' absolute tolerances mean the
+        same for logits of 1e-12 and of 1e12."""
+        poly = self.without_zero_rows()
+        scale = np.linalg.norm(poly.A, axis=1)
+        return Polyhedron(poly.A / scale[:, None], poly.b / scale, poly.strict, poly.box)
+
     def contains(self, y: FloatArray, closure: bool = True, tol: float = FEAS_TOL) -> bool:
         """y satisfies the closed rows (within tol); strict rows too unless ``closure``."""
         slack = self.b - self.A @ y
@@ -195,7 +203,7 @@ def project(poly: Polyhedron, which: str) -> Projection:
     """The closest point to 0 of the closure of ``poly`` in the named norm, with a bound."""
     if poly.trivially_infeasible():
         return Projection(False, np.inf, None, np.inf)
-    poly = poly.without_zero_rows()
+    poly = poly.normalized()
     d = poly.dim
     A, b = poly.A, poly.b
     if A.shape[0] == 0 or np.all(b >= 0):
@@ -300,11 +308,11 @@ def strict_interior(poly: Polyhedron, cap: float = 1.0, all_rows: bool = False
     even the closure is empty."""
     if poly.trivially_infeasible():
         return -np.inf, None
-    poly = poly.without_zero_rows()
+    poly = poly.normalized()
     d = poly.dim
     if poly.A.shape[0] == 0:
         return cap, np.zeros(d)
-    weights = np.where(poly.strict | all_rows, np.linalg.norm(poly.A, axis=1), 0.0)
+    weights = np.where(poly.strict | all_rows, 1.0, 0.0)
     rows = np.hstack([poly.A, weights[:, None]])
     cost = np.concatenate([np.zeros(d), [-1.0]])
     lower = np.concatenate([np.full(d, -INF), [-INF]])
