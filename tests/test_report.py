@@ -76,8 +76,13 @@ def test_files_and_confinement(report: dict[str, Any]) -> None:
                                                "report.typ", "figures"}
     figures = sorted(p.name for p in (out / "figures").iterdir())
     assert figures == sorted([f"regions-{i}.svg" for i in range(1, 7)]
-                             + ["training.svg", "oae-l2.svg", "jumprelu.svg"])
+                             + ["training.svg", "oae-l2.svg", "jumprelu.svg",
+                                "jumprelu-oae.svg"])
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for path in (out, *out.rglob("*")):  # modes of new files, not temporary files' 0700/0600
+        assert path.stat().st_mode & 0o777 == (0o777 if path.is_dir() else 0o666) & ~mask, path
     cli = report["cli"]
     assert cli.stderr == ""  # no progress bar when stderr is not a terminal
     assert f"wrote {out / 'report.pdf'}" in cli.stdout
@@ -304,7 +309,7 @@ def test_html_in_chromium(report: dict[str, Any], browser: Chromium, width: int,
                           mobile: bool) -> None:
     session = browser.open((report["out"] / "report.html").as_uri(), width, height, mobile)
     images = browser.evaluate(session, IMAGES)
-    assert len(images) == 9
+    assert len(images) == 10
     assert all(done and w > 0 and h > 0 for done, w, h in images), images
     assert browser.evaluate(session, "document.querySelectorAll('math').length") > 50
     # no horizontal scrolling of the page itself (wide tables and equations scroll inside)

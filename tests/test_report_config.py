@@ -3,6 +3,7 @@ nothing written when the input is bad or the work fails (no report is computed h
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def test_output_folder_checks(tmp_path: Path) -> None:
         check_output(afile)
     with pytest.raises(ActlabError, match="does not exist"):
         check_output(tmp_path / "no" / "out")
-    with pytest.raises(ActlabError, match="does not exist"):
+    with pytest.raises(ActlabError, match=r"file\.txt is not a folder"):
         check_output(afile / "out")
     (tmp_path / "out" / "report.pdf").mkdir(parents=True)
     with pytest.raises(ActlabError, match="in the way"):
@@ -146,6 +147,8 @@ def test_cli_unknown_key_and_bad_out(tmp_path: Path) -> None:
 def test_cli_default_config_is_documented() -> None:
     result = run_cli("report", "--default-config")
     assert result.code == 0 and result.stdout == DEFAULT_TOML
+    as_json = run_cli("report", "--default-config", "--json")  # --json: one JSON document
+    assert as_json.code == 0 and json.loads(as_json.stdout) == default_config().to_dict()
 
 
 def test_failure_midway_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

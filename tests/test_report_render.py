@@ -28,7 +28,18 @@ from actlab.report.doc import (
 )
 from actlab.report.formulas import formula_lines
 from actlab.report.html import render_html
-from actlab.report.math import Frac, Id, Num, Op, matrix, number_text, row, to_mathml, to_typst
+from actlab.report.math import (
+    Fenced,
+    Frac,
+    Id,
+    Num,
+    Op,
+    matrix,
+    number_text,
+    row,
+    to_mathml,
+    to_typst,
+)
 from actlab.report.progress import Stages
 from actlab.report.typst import render_typst
 
@@ -76,6 +87,20 @@ def test_math_renderings() -> None:
     tree = ET.fromstring(f"<math>{to_mathml(node)}</math>")
     assert [e.text for e in tree.iter("mn")][:2] == ["1", "1"]
     assert "⁡" in to_mathml(Id("log"))  # function application
+
+
+def test_mathml_delimiters_signs_and_function_spacing() -> None:
+    """Delimiters stretch only around tall content (browsers without a math font otherwise
+    draw them several lines high), a function name gets thin spaces like TeX's \\log, and a
+    leading minus is a sign."""
+    plain = to_mathml(row(Id("log"), Fenced(row(Num(1), Op("−"), Id("p")))))
+    assert plain.count('stretchy="false"') == 2 and "mspace" not in plain
+    assert to_mathml(Fenced(Frac(Num(1), Num(2)))).count('stretchy="true"') == 2
+    assert to_mathml(matrix([1, 2])).count('stretchy="true"') == 2
+    assert to_mathml(row(Id("y"), Id("log"), Id("p"))).count("<mspace") == 2
+    assert 'form="prefix"' in to_mathml(row(Id("L"), Op("="), Op("−"), Id("p")))
+    assert 'form="prefix"' not in to_mathml(row(Id("p"), Op("−"), Id("y")))
+    ET.fromstring(f"<math>{to_mathml(row(Id('y'), Id('log'), Fenced(Id('p'))))}</math>")
 
 
 def _nasty_document() -> Document:

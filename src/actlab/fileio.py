@@ -26,6 +26,13 @@ def writable_target(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def current_umask() -> int:
+    """The process's umask (os.umask can only be read by setting it, so set it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Create ``path`` by calling ``write(tmp_path)`` and renaming the result into place.
 
@@ -41,6 +48,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        tmp.chmod(0o666 & ~current_umask())  # mkstemp makes 0600; a new file follows the umask
         os.replace(tmp, target)
     except OSError as error:  # disk full, file system gone
         tmp.unlink(missing_ok=True)

@@ -30,7 +30,12 @@ def report_command(
     from actlab.report import DEFAULT_TOML, load_config, write_report
 
     if default_config:
-        typer.echo(DEFAULT_TOML, nl=False)
+        if json_out:  # --json: stdout is one JSON document, here the defaults as data
+            from actlab.report import default_config as defaults
+
+            emit_json(defaults().to_dict())
+        else:
+            typer.echo(DEFAULT_TOML, nl=False)
         return
     if out is None:
         raise ActlabError("--out DIR is required (the folder to write the report into)")

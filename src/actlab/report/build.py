@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actlab.errors import ActlabError
+from actlab.fileio import current_umask
 from actlab.report.compute import compute, stage_names
 from actlab.report.config import ReportConfig, load_config
 from actlab.report.document import build_document
@@ -52,6 +53,8 @@ def check_output(out: str | os.PathLike[str]) -> Path:
     parent = target.parent
     if target.exists() and not target.is_dir():
         raise ActlabError(f"cannot write the report to {target}: it is not a folder")
+    if parent.exists() and not parent.is_dir():
+        raise ActlabError(f"cannot write the report to {target}: {parent} is not a folder")
     if not parent.is_dir():
         raise ActlabError(f"cannot write the report to {target}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -64,6 +67,14 @@ def check_output(out: str | os.PathLike[str]) -> Path:
             if path.exists() and (path.is_dir() != (name == FOLDER) or path.is_symlink()):
                 raise ActlabError(f"cannot write the report to {target}: {path} is in the way")
     return target
+
+
+def _publishable(tmp: Path) -> None:
+    """Give the finished files the modes any new file gets (the umask's), not the private
+    0700/0600 of temporary files: the report is made to be handed in and published."""
+    mask = current_umask()
+    for path in (tmp, *tmp.rglob("*")):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def _install(tmp: Path, target: Path) -> None:
@@ -117,6 +128,7 @@ def write_report(out: str | os.PathLike[str], config: ReportConfig | str | Path 
         with Stages(total, progress) as stages:
             figures = _render(cfg, tmp, stages, command)
         try:
+            _publishable(tmp)
             _install(tmp, target)
         except OSError as error:
             raise ActlabError(f"cannot move the report into {target}: {error}") from None

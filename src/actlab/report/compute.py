@@ -78,10 +78,7 @@ class ReportResults:
     jumprelu: SweepResult
     claims: ClaimsReport
     versions: dict[str, str]
-
-    @property
-    def trained(self) -> Network:
-        return self.run.network
+    trained: Network   # the trained network (run.network) under the report's name for it
 
     def oae_runs(self, norm: str) -> list[OAERun]:
         return [r for r in self.oae if r.norm == norm]
@@ -174,7 +171,7 @@ def compute(config: ReportConfig, stage: Stage = _no_stage) -> ReportResults:
     with stage("claims"):
         claims = check_claims(_claims_context(config, regions, initial, trained))
     return ReportResults(config, regions, initial, data, hand, checked, run, diagnosis, runs,
-                         sweep, claims, versions())
+                         sweep, claims, versions(), trained)
 
 
 def _claims_context(config: ReportConfig, regions: RegionsReport, initial: Network,

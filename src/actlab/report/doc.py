@@ -63,13 +63,15 @@ class Bullets(Block):
 
 @dataclass(frozen=True)
 class Table(Block):
-    """A table; ``numeric`` marks right-aligned columns. Cells are inline content."""
+    """A table; ``numeric`` marks right-aligned columns. Cells are inline content. ``stack``:
+    a table of prose, shown on a phone as one block per row (each cell under its heading)."""
 
     header: tuple[Inlines, ...]
     rows: tuple[tuple[Inlines, ...], ...]
     caption: str = ""
     numeric: tuple[bool, ...] = ()
     small: bool = False
+    stack: bool = False
 
 
 @dataclass(frozen=True)

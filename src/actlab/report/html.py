@@ -61,6 +61,7 @@ th, td { border-bottom: 1px solid var(--rule); padding: 0.3rem 0.55rem; vertical
          text-align: left; }
 th { background: var(--note); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.nw { white-space: nowrap; }
 .eqs { overflow-x: auto; margin: 0.6rem 0; padding: 0.1rem 0; }
 .eqs math { margin: 0.5rem 0; }
 math { font-family: math, "STIX Two Math", "Latin Modern Math", "Cambria Math", serif;
@@ -71,6 +72,13 @@ mtable.matrix mtd { padding: 0.05em 0.35em; }
   body { font-size: 15px; }
   main { padding: 0.6rem 0.7rem 3rem; }
   h1 { font-size: 1.35rem; }
+  .eqs math { font-size: 0.86em; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; }
+  table.stack thead { display: none; }
+  table.stack caption { display: block; }
+  table.stack tr { border-bottom: 1px solid var(--rule); padding: 0.35rem 0; }
+  table.stack td { border: 0; padding: 0.1rem 0.2rem; white-space: normal; text-align: left; }
+  table.stack td::before { content: attr(data-label) ": "; font-weight: 600; }
 }
 """
 
@@ -94,16 +102,35 @@ def inline(content: Inlines) -> str:
     return "".join(parts)
 
 
-def _table(t: Table) -> str:
-    def cls(i: int) -> str:
-        return ' class="num"' if i < len(t.numeric) and t.numeric[i] else ""
+SHORT = 18  # characters: a column whose cells are all this short never wraps
 
-    head = "".join(f"<th{cls(i)}>{inline(h)}</th>" for i, h in enumerate(t.header))
-    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{inline(c)}</td>" for i, c in enumerate(r))
-                   + "</tr>" for r in t.rows)
+
+def _plain(content: Inlines) -> str:
+    return "".join(p if isinstance(p, str) else p.text if isinstance(p, Code | Strong) else "x"
+                   for p in content)
+
+
+def _table(t: Table) -> str:
+    n = len(t.header)
+    short = [all(len(_plain(r[i])) <= SHORT for r in t.rows if i < len(r)) for i in range(n)]
+
+    def cls(i: int, cell: bool = True) -> str:  # headings may wrap: only cells stay whole
+        names = [name for name, on in (("num", i < len(t.numeric) and t.numeric[i]),
+                                       ("nw", cell and i < n and short[i])) if on]
+        return f' class="{" ".join(names)}"' if names else ""
+
+    labels = [_esc(_plain(h)) for h in t.header]
+
+    def label(i: int) -> str:
+        return f' data-label="{labels[i]}"' if t.stack and i < n else ""
+
+    head = "".join(f"<th{cls(i, False)}>{inline(h)}</th>" for i, h in enumerate(t.header))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}{label(i)}>{inline(c)}</td>"
+                                    for i, c in enumerate(r)) + "</tr>" for r in t.rows)
     caption = f"<caption>{_esc(t.caption)}</caption>" if t.caption else ""
-    small = ' class="small"' if t.small else ""
-    return (f'<div class="table-wrap"><table{small}>{caption}<thead><tr>{head}</tr></thead>'
+    classes = " ".join(c for c, on in (("small", t.small), ("stack", t.stack)) if on)
+    attr = f' class="{classes}"' if classes else ""
+    return (f'<div class="table-wrap"><table{attr}>{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
 

@@ -261,10 +261,61 @@ def _mathml_number(value: float, digits: int, strip: bool) -> str:
     return f"<mrow><mo>−</mo>{out}</mrow>" if negative else f"<mrow>{out}</mrow>"
 
 
+_FENCES = frozenset("()[]{}|")
+_THIN = '<mspace width="0.1667em"/>'
+
+
+def _tall(node: Node) -> bool:
+    """True when the expression is taller than a line of text (a fraction, matrix or cases):
+    only then do delimiters around it stretch."""
+    match node:
+        case Frac() | Matrix() | Cases():
+            return True
+        case Row(items):
+            return any(_tall(i) for i in items)
+        case Fenced(body, _, _) | Sqrt(body) | Prime(body):
+            return _tall(body)
+        case Attach(base, _, _):
+            return _tall(base)
+    return False
+
+
+def _mo(symbol: str, stretchy: bool = False) -> str:
+    """An operator; a delimiter stretches only when asked (without a math font, browsers
+    stretch a delimiter around plain text to several lines' height)."""
+    if symbol in _FENCES:
+        return f'<mo stretchy="{"true" if stretchy else "false"}">{_esc(symbol)}</mo>'
+    return f"<mo>{_esc(symbol)}</mo>"
+
+
+def _is_function(node: Node) -> bool:
+    return isinstance(node, Id) and len(node.name) > 1
+
+
+def _row(items: tuple[Node, ...]) -> str:
+    """A row; a function name gets TeX's thin spaces: before it after an operand, after it
+    before an operand that is not parenthesised (y log p, log(1 − p))."""
+    out = []
+    for k, item in enumerate(items):
+        if _is_function(item):
+            if k and not isinstance(items[k - 1], Op | Text | Space):
+                out.append(_THIN)
+            out.append(to_mathml(item))
+            nxt = items[k + 1] if k + 1 < len(items) else None
+            if nxt is not None and not isinstance(nxt, Op | Fenced | Text | Space):
+                out.append(_THIN)
+        elif (isinstance(item, Op) and item.symbol in ("−", "+")
+              and (k == 0 or isinstance(items[k - 1], Op))):  # a sign, not a binary operator
+            out.append(f'<mo form="prefix">{_esc(item.symbol)}</mo>')
+        else:
+            out.append(to_mathml(item))
+    return "<mrow>" + "".join(out) + "</mrow>"
+
+
 def to_mathml(node: Node) -> str:
     """MathML (Core) markup for the tree, without the enclosing <math> element."""
     match node:
-        case Id(name) if len(name) > 1:  # a function name: U+2061 spaces it from its argument
+        case Id(name) if len(name) > 1:  # a function name: U+2061 marks the application
             return f"<mi>{_esc(name)}</mi><mo>\u2061</mo>"
         case Id(name):
             return f"<mi>{_esc(name)}</mi>"
@@ -273,9 +324,9 @@ def to_mathml(node: Node) -> str:
         case Num(value, digits, strip):
             return _mathml_number(value, digits, strip)
         case Op(symbol):
-            return f"<mo>{_esc(symbol)}</mo>"
+            return _mo(symbol)
         case Row(items):
-            return "<mrow>" + "".join(to_mathml(i) for i in items) + "</mrow>"
+            return _row(items)
         case Frac(a, b):
             return f"<mfrac>{_wrap(a)}{_wrap(b)}</mfrac>"
         case Attach(base, sub, sup):
@@ -284,18 +335,22 @@ def to_mathml(node: Node) -> str:
             if sub is not None:
                 return f"<msub>{_wrap(base)}{_wrap(sub)}</msub>"
             return f"<msup>{_wrap(base)}{_wrap(sup) if sup is not None else '<mrow/>'}</msup>"
-        case Prime(base):  # the prime glyph is already raised: no superscript
+        case Prime(Id(name)):  # the prime glyph is already raised: no superscript
+            return f'<mrow><mi>{_esc(name)}</mi><mo lspace="0" rspace="0">′</mo></mrow>'
+        case Prime(base):
             return f'<mrow>{to_mathml(base)}<mo lspace="0" rspace="0">′</mo></mrow>'
         case Fenced(body, o, c):
-            return f"<mrow><mo>{_esc(o)}</mo>{to_mathml(body)}<mo>{_esc(c)}</mo></mrow>"
+            tall = _tall(body)
+            return f"<mrow>{_mo(o, tall)}{to_mathml(body)}{_mo(c, tall)}</mrow>"
         case Matrix(rows):
             cells = "".join("<mtr>" + "".join(f"<mtd>{to_mathml(v)}</mtd>" for v in r) + "</mtr>"
                             for r in rows)
-            return f'<mrow><mo>[</mo><mtable class="matrix">{cells}</mtable><mo>]</mo></mrow>'
+            return (f'<mrow>{_mo("[", True)}<mtable class="matrix">{cells}</mtable>'
+                    f'{_mo("]", True)}</mrow>')
         case Cases(rows):
             cells = "".join(f"<mtr><mtd>{to_mathml(v)}</mtd><mtd>{to_mathml(c)}</mtd></mtr>"
                             for v, c in rows)
-            return f'<mrow><mo>{{</mo><mtable class="cases">{cells}</mtable></mrow>'
+            return f'<mrow>{_mo("{", True)}<mtable class="cases">{cells}</mtable></mrow>'
         case Sqrt(body):
             return f"<msqrt>{to_mathml(body)}</msqrt>"
         case Space():

@@ -3,13 +3,14 @@ verification against autograd and finite differences."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 
 from actlab.backprop import SampleTrace
 from actlab.report.compute import ReportResults
-from actlab.report.doc import Block, Code, Heading, Math, Para, Section, Table, inl
+from actlab.report.doc import Block, Code, Heading, Inlines, Math, Para, Section, Table, inl
 from actlab.report.math import (
     Attach,
     Fenced,
@@ -144,10 +145,36 @@ def _totals(results: ReportResults) -> list[Block]:
     return blocks
 
 
+# the verification's names of the gradients -> the symbols of the hand calculation above
+def _slash(wrt: Node) -> Node:
+    """∂L/∂wrt on one line (a fraction would be tiny in a table row)."""
+    return row(Op("∂"), L, Op("/"), Op("∂"), wrt)
+
+
+GRADIENT_NAMES = {"dW1": _slash(W), "db1": _slash(C), "dW2": _slash(w), "db2": _slash(B),
+                  "dx": _slash(X)}
+
+
+def _quantity(name: str) -> Inlines:
+    symbol = GRADIENT_NAMES.get(name)
+    return (name,) if symbol is None else (Math(symbol),)
+
+
+def _sample(name: str) -> str:
+    """'x=[0.0, 1.0]' as (0, 1), like the section headings; other labels as they are."""
+    found = re.fullmatch(r"x=\[([^\]]*)\]", name)
+    if found is None:
+        return name
+    try:
+        return point([float(v) for v in found.group(1).split(",")])
+    except ValueError:
+        return name
+
+
 def _verification(results: ReportResults) -> list[Block]:
     v = results.verification
-    rows = tuple(cells(c.sample, c.quantity, c.reference, c.convention, sci(c.discrepancy))
-                 for c in v.checks)
+    rows = tuple(((_sample(c.sample),), _quantity(c.quantity), (c.reference,), (c.convention,),
+                  (sci(c.discrepancy),)) for c in v.checks)
     verdict = "every value agrees" if v.ok else "SOME VALUES DISAGREE"
     return [
         Heading(2, "Verification", "backprop-verify"),
@@ -175,8 +202,8 @@ def build(results: ReportResults, figures: dict[str, str]) -> Section:
             " and the parameters")),
         equations(parameters(hidden.weight, hidden.bias, out.weight[0], float(out.bias[0]))),
         Para(inl("For each sample: the forward pass, then the chain rule from the loss back to "
-                 "every parameter. Numbers are rounded to 4 decimals (", Math(Op("≈")),
-                 " marks a rounded value); ", Code("results.json"), " has them in full. ",
+                 "every parameter. Numbers are rounded to 4 decimals (≈ marks a rounded "
+                 "value); ", Code("results.json"), " has them in full. ",
                  f"Convention: {tr.convention}.")),
     ]
     for i, s in enumerate(tr.samples, start=1):

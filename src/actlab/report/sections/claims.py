@@ -24,5 +24,5 @@ def build(results: ReportResults, figures: dict[str, str]) -> Section:
         "true), does not hold (none), partly (some). The statements are about the homework's "
         f"setting, so they are checked with it ({setting}). Summary: {summary}."))
     table = Table(cells("#", "the seed says", "verdict", "parts checked", "evidence"),
-                  tuple(rows), caption="The seed's claims.", small=True)
+                  tuple(rows), caption="The seed's claims.", small=True, stack=True)
     return Section("The seed's claims, checked", "claims", (intro, table))

@@ -30,7 +30,7 @@ def _threshold_table(sweep: SweepResult) -> Table:
                  caption="Exact thresholds: each sample's distance stays at its q = 0 value for "
                  "q in [0, q*] and changes right after (computed from the network's "
                  "pre-activations, not read off the grid).",
-                 numeric=(False, True, True, False, False), small=True)
+                 numeric=(False, True, True, False, False), small=True, stack=True)
 
 
 def build(results: ReportResults, figures: dict[str, str]) -> Section:
@@ -41,13 +41,18 @@ def build(results: ReportResults, figures: dict[str, str]) -> Section:
         Para(inl("Every ReLU of the trained network (section 3) is replaced by JumpReLU, ",
                  Code("f(x) = x if x >= q else 0"), f", for each q of {grid}; the distances "
                  "are exact and certified, as in section 4.")),
-        Figure(figures["jumprelu"], "Left to right: each sample's exact distance against q "
-               "(dotted: the exact thresholds; red: the chosen q), the accuracy against q, and "
-               "the decision regions with the OAEs at q = 0 and at the chosen q.",
-               "JumpReLU sweep: distances and accuracy against q, decision regions", width=1.0),
+        Figure(figures["jumprelu"], "Each sample's exact distance against q (dotted: the "
+               "exact thresholds; red: the chosen q) and the accuracy against q.",
+               "JumpReLU sweep: distances and accuracy against q", width=1.0),
         Para(inl(f"Chosen q = {fixed(sweep.best_q, 6)}. Rule: {sweep.rule}.")),
-        _threshold_table(sweep),
-        _sweep_table(sweep, sweep.best_q),
     ]
+    if "jumprelu-oae" in figures:
+        blocks.append(Figure(
+            figures["jumprelu-oae"], "Decision regions of the retrofitted network, each sample "
+            "with an arrow to its OAE (x) and the ball of radius = distance: at q = 0 (the "
+            "trained ReLU network) and at the chosen q.",
+            "Optimal adversarial examples of the JumpReLU network at q = 0 and at the chosen q",
+            width=0.9))
+    blocks += [_threshold_table(sweep), _sweep_table(sweep, sweep.best_q)]
     blocks += [Para(inl(note), note=True) for note in sweep.notes]
     return Section("JumpReLU as a retrofit", "jumprelu", tuple(blocks))

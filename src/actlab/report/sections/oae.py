@@ -28,6 +28,14 @@ def _exact_table(runs: list[OAERun], norm: str) -> Table:
                  numeric=(False, False, True, True, False, True, True, True, False), small=True)
 
 
+ROUNDING = 1e-9  # a gap this small is floating-point rounding: the attack found the optimum
+
+
+def _gap(gap: float) -> str:
+    """The attack's distance minus the exact one; rounding-level gaps (of either sign) as 0."""
+    return "+0" if abs(gap) < ROUNDING else f"{gap:+.1e}"
+
+
 def _attack_table(runs: list[OAERun], norm: str) -> Table:
     names = [a.attack for a in runs[0].attacks[0]] if runs and runs[0].attacks else []
     rows = []
@@ -36,11 +44,12 @@ def _attack_table(runs: list[OAERun], norm: str) -> Table:
             row = [run.label, point(r.x), fixed(r.distance)]
             for a in attacks:
                 gap = run.gap(i, a)
-                row.append("failed" if gap is None else f"{fixed(a.distance)} ({gap:+.1e})")
+                row.append("failed" if gap is None else f"{fixed(a.distance)} ({_gap(gap)})")
             rows.append(cells(*row))
     return Table(cells("network", "x", "exact", *names), tuple(rows),
-                 caption=f"Attacks ({NORM_NAMES[norm]}): the distance each found and its gap to "
-                 "the exact distance. An attack gives only an upper bound.",
+                 caption=f"Attacks ({NORM_NAMES[norm]}): the distance each found and, in "
+                 "parentheses, its gap to the exact distance (+0: below 1e-9, the optimum up to "
+                 "rounding). An attack gives only an upper bound.",
                  numeric=(False, False, True, *([True] * len(names))), small=True)
 
 

@@ -11,7 +11,7 @@ def build(results: ReportResults, figures: dict[str, str], command: str) -> Sect
     versions = Table(cells("software", "version"),
                      tuple(cells(name, version) for name, version in results.versions.items()),
                      caption="Versions used.")
-    source = results.config.source or "the defaults (the homework as set)"
+    source = results.config.source or "the defaults: the homework as set"
     blocks = (
         Para(inl("The command that wrote this report:")),
         Pre(command),
