@@ -183,3 +183,22 @@ def test_installed_binary_reports_bad_files_cleanly(tmp_path: Path) -> None:
     assert_clean_error(result)
     result = run_cli("train", "--data", str(tmp_path / "missing.json"), "--json")
     assert_clean_error(result)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_unwritable_outputs_fail_before_training(capsys) -> None:
+    """/proc takes no new files, even for root (os.access says yes there): the real try of
+    writable_target reports it at once, before any training."""
+    cases = [("train", "--epochs", "100000", "--out", "/proc/actlab-model.json"),
+             ("train", "--epochs", "100000", "--plot", "/proc/actlab-loss.png"),
+             ("xor", "train", "--epochs", "1000000", "--plot", "/proc/actlab-loss.png")]
+    for args in cases:
+        result = run_inprocess(capsys, *args)
+        assert_clean_error(result)
+        assert "cannot write /proc/" in result.stderr
+
+
+def test_learning_rate_beyond_float32(capsys) -> None:
+    result = run_inprocess(capsys, "xor", "train", "--lr", "1e39")
+    assert_clean_error(result)
+    assert "float32" in result.stderr

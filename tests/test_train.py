@@ -25,8 +25,9 @@ from actlab.train import (
 )
 
 
-def run_seed_code(epochs: int = 100, lr: float = 0.1):
-    """The seed document's training code, verbatim but for recording every step's loss."""
+def run_seed_code(epochs: int = 100, lr: float = 0.1, act=torch.relu, c=(0., -1.)):
+    """The seed document's training code, verbatim but for recording every step's loss (and,
+    optionally, another hidden activation or hidden bias)."""
 
     class XORNet(nn.Module):
         def __init__(self):
@@ -34,12 +35,12 @@ def run_seed_code(epochs: int = 100, lr: float = 0.1):
             self.hidden = nn.Linear(2, 2, bias=True)
             self.output = nn.Linear(2, 1, bias=True)
             self.hidden.weight.data = torch.tensor([[1., 1.], [1., 1.]])
-            self.hidden.bias.data = torch.tensor([0., -1.])
+            self.hidden.bias.data = torch.tensor(list(c))
             self.output.weight.data = torch.tensor([[1., -2.]])
             self.output.bias.data = torch.tensor([-0.5])
 
         def forward(self, x):
-            h = torch.relu(self.hidden(x))
+            h = act(self.hidden(x))
             y = torch.sigmoid(self.output(h))
             return y
 
@@ -230,3 +231,137 @@ def test_xor_initial_matches_the_seed() -> None:
     assert xor_params(net) == {"W": [[1.0, 1.0], [1.0, 1.0]], "c": [0.0, -1.0],
                                "w": [1.0, -2.0], "b": -0.5}
     assert [l.activation.spec for l in net.layers] == ["relu", "sigmoid"]
+
+
+@pytest.mark.parametrize("spec, act", [("tanh", torch.tanh), ("gelu", torch.nn.functional.gelu),
+                                       ("swish:beta=1", torch.nn.functional.silu),
+                                       ("elu:alpha=0.1",
+                                        lambda t: torch.nn.functional.elu(t, 0.1))])
+def test_smooth_hidden_activations_are_bit_identical_to_pytorch(spec: str, act) -> None:
+    """The seed's code with torch.tanh / F.gelu / F.silu / F.elu as the hidden activation: the
+    float32 rounding of f's backward is PyTorch's own, so the parameters agree exactly."""
+    ref, last, _ = run_seed_code(200, 0.5, act=act)
+    run = seed_training(xor_initial().with_hidden_activation(spec), epochs=200, lr=0.5)
+    ours = xor_params(run.network)
+    for key in ("W", "c", "w", "b"):
+        np.testing.assert_array_equal(ours[key], ref[key], err_msg=key)
+    np.testing.assert_array_equal(run.epoch_loss_last, last)
+
+
+def test_dead_unit_from_the_start_against_pytorch_and_closed_form() -> None:
+    """c = [0, -3]: a2 = x1 + x2 - 3 <= -1 on every sample, so unit 2 is dead at epoch 0 and
+    stays dead (no gradient reaches it); PyTorch's run of the seed's code agrees."""
+    start = Network.from_arrays([[[1.0, 1.0], [1.0, 1.0]], [[1.0, -2.0]]], [[0.0, -3.0], [-0.5]],
+                                ["relu", "sigmoid"], name="dead")
+    ref, last, _ = run_seed_code(100, 0.1, c=(0.0, -3.0))
+    run = seed_training(start, epochs=100, lr=0.1)
+    for key in ("W", "c", "w", "b"):
+        np.testing.assert_array_equal(xor_params(run.network)[key], ref[key], err_msg=key)
+    np.testing.assert_array_equal(run.epoch_loss_last, last)
+    np.testing.assert_array_equal(ref["W"][1], [1.0, 1.0])  # never updated
+    assert ref["c"][1] == -3.0
+    d = diagnose(run)
+    assert d.dead_units_start == [[0, 1]] == d.dead_units_end
+    assert d.dead_since_epoch == {"hidden layer 1, unit 2": 0}
+    # one live relu unit: z > 0 iff w1 relu(a1) + b > 0, a half-plane; XOR's (1,1) is wrong
+    a1 = xor().x @ ref["W"][0] + ref["c"][0]
+    z = ref["w"][0] * np.maximum(a1, 0) + ref["b"]
+    assert d.predictions == (z > 0).astype(int).tolist() and not d.solved
+    assert any("half-plane" in reason for reason in d.why)
+
+
+def test_saturated_outputs_stall_the_seeds_loop() -> None:
+    """lr 3: samples (0,1), (1,0) end at p ~ 6e-28 with label 1. PyTorch's own gradient (the
+    seed's sigmoid + BCELoss) of those samples is ~1e-16 times BCEWithLogitsLoss's, so the run
+    stops there: the diagnosis says stuck, and names them."""
+    run = seed_training(epochs=50, lr=3.0)
+    ref, _, _ = run_seed_code(50, 3.0)
+    for key in ("W", "c", "w", "b"):
+        np.testing.assert_array_equal(xor_params(run.network)[key], ref[key], err_msg=key)
+    stalled = []
+    for i, (x, y) in enumerate(zip(xor().x, xor().y, strict=True)):
+        b = torch.tensor([ref["b"]], requires_grad=True)
+        h = torch.relu(torch.tensor(ref["W"]).float() @ torch.tensor(x).float()
+                       + torch.tensor(ref["c"]).float())
+        z = torch.tensor(ref["w"]).float() @ h + b
+        target = torch.tensor([y]).float()
+        seed_grad, = torch.autograd.grad(nn.BCELoss()(torch.sigmoid(z), target), b)
+        true_grad, = torch.autograd.grad(nn.BCEWithLogitsLoss()(z, target), b)
+        if abs(true_grad.item()) > 0.5 and abs(seed_grad.item()) < 1e-9:
+            stalled.append(i)
+    assert stalled == [1, 2]
+    d = diagnose(run)
+    assert [s["sample"] for s in d.saturated_samples] == stalled
+    assert d.converged and d.stuck and not d.solved
+    assert d.step_grad_norm_per_epoch[-1] < 1e-9 < 1 < d.grad_norm_end
+    assert any("saturated output" in reason for reason in d.why)
+
+
+def test_learning_rate_beyond_float32_is_a_clear_error() -> None:
+    with pytest.raises(ActlabError, match="float32"):
+        seed_training(epochs=1, lr=1e39)
+
+
+def test_soft_labels_get_no_separable_data_remark() -> None:
+    data = Dataset(np.array([[0.5, -1.0], [1.0, 1.0]]), np.array([0.3, 0.0]), "soft")
+    d = diagnose(seed_training(xor_initial(), data, epochs=5, lr=0.1))
+    assert not any("infimum" in reason for reason in d.why)
+
+
+def reference_sgd(data: Dataset, hidden: tuple[int, ...], act, epochs: int, lr: float,
+                  batch: int, seed: int) -> list[np.ndarray]:
+    """train()'s documented recipe written with torch autograd (float64): PyTorch's default
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) from numpy's PCG64 (weights then bias, layer by layer),
+    a fresh rng.permutation per epoch for mini-batches, theta <- theta - lr grad of the mean."""
+    import itertools
+    import math
+
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(seed)
+    classes = max(2, int(data.y.max()) + 1)
+    sizes = (data.x.shape[1], *hidden, 1 if classes == 2 else classes)
+    params = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        bound = 1 / math.sqrt(fan_in)
+        params.append(torch.tensor(rng.uniform(-bound, bound, (fan_out, fan_in)),
+                                   requires_grad=True))
+        params.append(torch.tensor(rng.uniform(-bound, bound, fan_out), requires_grad=True))
+    x, y = torch.tensor(data.x), torch.tensor(data.y)
+
+    def loss(rows):
+        h = x[rows]
+        for l in range(len(params) // 2):
+            h = F.linear(h, params[2 * l], params[2 * l + 1])
+            h = act(h) if l < len(params) // 2 - 1 else h
+        if classes == 2:
+            return F.binary_cross_entropy_with_logits(h[:, 0], y[rows])
+        return F.cross_entropy(h, y[rows].long())
+
+    n = len(x)
+    size = n if batch == 0 or batch >= n else batch
+    for _ in range(epochs):
+        order = np.arange(n) if size == n else rng.permutation(n)
+        for start in range(0, n, size):
+            grads = torch.autograd.grad(loss(torch.tensor(order[start:start + size])), params)
+            with torch.no_grad():
+                for p, g in zip(params, grads, strict=True):
+                    p -= lr * g
+    return [p.detach().numpy() for p in params]
+
+
+@pytest.mark.parametrize("data, hidden, spec, act, batch", [
+    ("moons", (6, 5), "relu", torch.relu, 16),
+    ("circles", (5,), "tanh", torch.tanh, 0),
+    ("three", (4,), "relu", torch.relu, 7)])
+def test_mini_and_full_batch_sgd_match_torch_autograd(data, hidden, spec, act, batch) -> None:
+    if data == "three":
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(30, 3))
+        dataset = Dataset(x, np.argmax(x, axis=1).astype(float), "three")
+    else:
+        dataset = load_dataset(data, seed=5)
+    result = train(dataset, hidden=hidden, act=spec, epochs=30, lr=0.3, batch=batch, seed=5)
+    ref = reference_sgd(dataset, hidden, act, 30, 0.3, batch, 5)
+    for ours, theirs in zip(result.network.parameters(), ref, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)

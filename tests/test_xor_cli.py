@@ -57,11 +57,43 @@ def test_trace_text_is_a_hand_calculation(capsys) -> None:
     text = cli(capsys, "xor", "trace").stdout
     assert "z     = w.h + b           = 1*0 + (-2)*0 - 0.5 = -0.5" in text
     assert "p     = sigmoid(z)        = 1/(1 + exp(0.5)) = 0.3775" in text
-    assert "L     = -log(1-p)         = 0.4741" in text
+    assert "L     = -log(1-p)         = -log(1 - 0.3775) = 0.4741" in text
+    assert "L     = -log(p)           = -log(0.6225) = 0.4741" in text
     assert "seed's worked example for (0,0) (z = -0.5, p = 0.3775, loss 0.474) matches" in text
     assert text.count("sits exactly on relu's kink") == 3
     assert "with the right-hand derivative" in text and "relu'(0) = 0" in text
     assert "Sum over the 4 samples" in text
+    assert "with the right-hand derivative at every kink" in text
+
+
+def test_trace_one_sided_gradients_match_autograd_of_one_sided_relus(capsys) -> None:
+    """Left: F.relu (relu'(0) = 0). Right: where(a >= 0, a, 0), whose autograd slope at 0 is 1.
+    Both per sample and summed over the samples, against the trace's one-sided gradients."""
+    import torch
+    import torch.nn.functional as F
+
+    doc = cli(capsys, "xor", "trace", "--json").json()
+    relus = {"left": F.relu, "right": lambda a: torch.where(a >= 0, a, torch.zeros_like(a))}
+    for side, relu in relus.items():
+        total = {k: 0.0 for k in ("W", "c", "w", "b")}
+        for i, sample in enumerate(doc["samples"]):
+            W = torch.tensor([[1.0, 1.0], [1.0, 1.0]], dtype=torch.float64, requires_grad=True)
+            c = torch.tensor([0.0, -1.0], dtype=torch.float64, requires_grad=True)
+            w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+            b = torch.tensor(-0.5, dtype=torch.float64, requires_grad=True)
+            z = w @ relu(W @ torch.tensor(XOR_X[i]) + c) + b
+            loss = F.binary_cross_entropy_with_logits(z, torch.tensor(XOR_Y[i]))
+            ref = dict(zip("Wcwb", torch.autograd.grad(loss, [W, c, w, b]), strict=True))
+            grads = sample["grads_one_sided"][side] if sample["kinks"] else sample["grads"]
+            if not sample["kinks"]:
+                assert "grads_one_sided" not in sample
+            for key, value in ref.items():
+                np.testing.assert_allclose(grads[key], value.numpy(), atol=1e-15,
+                                           err_msg=f"{side} {i} {key}")
+                total[key] = total[key] + value.numpy()
+        for key, value in total.items():
+            np.testing.assert_allclose(doc["sum"]["grads_one_sided"][side][key], value,
+                                       atol=1e-15, err_msg=f"sum {side} {key}")
 
 
 def test_verify_passes_and_reports_largest_discrepancy(capsys) -> None:
@@ -141,3 +173,26 @@ def test_general_train_is_deterministic_across_processes(tmp_path: Path, capsys)
     assert other.json()["epoch_loss"] != a["epoch_loss"]
     model = json.loads((tmp_path / "a.json").read_text())
     assert [len(l["weight"]) for l in model["layers"]] == [6, 4, 1]
+
+
+def test_plain_state_dict_takes_its_activation_from_act(tmp_path: Path, capsys) -> None:
+    """A user's nn.Sequential(Linear, ReLU, Linear, Sigmoid).state_dict() holds no activations:
+    --act names them; the trace then equals the seed's network by autograd."""
+    import torch
+
+    seq = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1),
+                              torch.nn.Sigmoid())
+    with torch.no_grad():
+        seq[0].weight.copy_(torch.tensor([[1.0, 1.0], [1.0, 1.0]]))
+        seq[0].bias.copy_(torch.tensor([0.0, -1.0]))
+        seq[2].weight.copy_(torch.tensor([[1.0, -2.0]]))
+        seq[2].bias.copy_(torch.tensor([-0.5]))
+    path = tmp_path / "plain.pt"
+    torch.save(seq.state_dict(), path)
+    without = cli(capsys, "xor", "trace", "--model", str(path))
+    assert without.code == 2 and "--act relu" in without.stderr
+    doc = cli(capsys, "xor", "trace", "--json", "--model", str(path), "--act", "relu").json()
+    for i, sample in enumerate(doc["samples"]):
+        ref = seed_xornet_float64(XOR_X[i:i + 1], XOR_Y[i:i + 1])
+        np.testing.assert_allclose(sample["grads"]["W"], ref["W"], atol=1e-15)
+        assert sample["p"] == pytest.approx(ref["p"][0], abs=1e-15)

@@ -61,6 +61,7 @@ class Trace:
     samples: list[SampleTrace]
     loss_sum: float
     grads_sum: dict[str, Any]
+    grads_sum_one_sided: dict[str, dict[str, Any]] | None = None
 
     @property
     def convention(self) -> str:
@@ -77,7 +78,9 @@ class Trace:
                 "hidden_activation": self.network.layers[0].activation.spec,
                 "convention": self.convention,
                 "samples": [s.to_dict() for s in self.samples],
-                "sum": {"loss": self.loss_sum, "grads": self.grads_sum},
+                "sum": {"loss": self.loss_sum, "grads": self.grads_sum,
+                        **({"grads_one_sided": self.grads_sum_one_sided}
+                           if self.grads_sum_one_sided else {})},
                 "mean": {"loss": self.loss_sum / n, "grads": mean}}
 
 
@@ -113,7 +116,9 @@ def trace(network: Network, data: Dataset) -> Trace:
             grads_one_sided=({side: _named(g, i) for side, g in one_sided.items()}
                              if mine else None)))
     total = network.backward(fwd, reduction="sum")
-    return Trace(network, samples, float(np.sum(fwd.losses)), _named(total))
+    total_sided = {side: _named(network.backward(fwd, reduction="sum", kink=side))
+                   for side in ("left", "right")} if kinks else None
+    return Trace(network, samples, float(np.sum(fwd.losses)), _named(total), total_sided)
 
 
 def _num(v: float) -> str:
@@ -168,8 +173,13 @@ def explain(tr: Trace, seed_example: bool = False) -> str:
         zt = " + ".join(f"{_factor(w[j])}*{_factor(s.h[j])}" for j in range(len(w)))
         lines.append(_step("z", "w.h + b", f"{zt} {_plus(b)} = {_num(s.z)}"))
         lines.append(_step("p", "sigmoid(z)", f"1/(1 + exp({_num(-s.z)})) = {_num(s.p)}"))
-        which = {1.0: "-log(p)", 0.0: "-log(1-p)"}.get(s.y, "-[y log p + (1-y) log(1-p)]")
-        lines.append(_step("L", which, _num(s.loss)))
+        if s.y in (0.0, 1.0):
+            which, work = (("-log(p)", f"-log({_num(s.p)})") if s.y == 1.0
+                           else ("-log(1-p)", f"-log(1 - {_num(s.p)})"))
+        else:
+            which = "-[y log p + (1-y) log(1-p)]"
+            work = f"-[{_num(s.y)} log {_num(s.p)} + {_num(1 - s.y)} log(1 - {_num(s.p)})]"
+        lines.append(_step("L", which, f"{work} = {_num(s.loss)}"))
         lines.append("  backward (chain rule, from the loss back to the inputs)")
         lines.append(_step("dL/dz", "p - y", f"{_num(s.p)} - {_num(s.y)} = {_num(s.d_z)}"))
         lines.append(_step("dL/db", "dL/dz", _num(s.grads["b"])))
@@ -202,6 +212,9 @@ def explain(tr: Trace, seed_example: bool = False) -> str:
     g = tr.grads_sum
     lines.append(f"Sum over the {n} samples: L = {_num(tr.loss_sum)}, dL/dW = {_vec(g['W'])}, "
                  f"dL/dc = {_vec(g['c'])}, dL/dw = {_vec(g['w'])}, dL/db = {_num(g['b'])}")
+    for side, gs in (tr.grads_sum_one_sided or {}).items():
+        lines.append(f"  with the {side}-hand derivative at every kink: dL/dW = {_vec(gs['W'])}, "
+                     f"dL/dc = {_vec(gs['c'])} (dL/dw, dL/db unchanged)")
     lines.append(f"Mean (gradient of the mean loss): L = {_num(tr.loss_sum / n)}, dL/dW = "
                  f"{_vec(np.asarray(g['W']) / n)}, dL/dc = {_vec(np.asarray(g['c']) / n)}, "
                  f"dL/dw = {_vec(np.asarray(g['w']) / n)}, dL/db = {_num(g['b'] / n)}")
@@ -242,18 +255,23 @@ class Verification:
 
 def _autograd(network: Network, x: FloatArray, y: FloatArray) -> dict[str, Any]:
     """Forward values and gradients of the batch-mean loss by torch autograd in float64, with
-    PyTorch's own loss (binary_cross_entropy_with_logits / cross_entropy)."""
+    PyTorch's own activations where it has them (nn.ReLU, nn.GELU, ...; the catalogue's torch
+    twin otherwise) and its own loss (binary_cross_entropy_with_logits / cross_entropy)."""
     import torch
     import torch.nn.functional as F
 
+    from actlab.io import _torch_module
+
+    modules = [_torch_module(layer.activation) for layer in network.hidden_layers]
     params = [torch.tensor(p, dtype=torch.float64, requires_grad=True)
               for p in network.parameters()]
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     h, pre, post = xt, [], []
-    for l, layer in enumerate(network.layers):
+    for l in range(len(network.layers)):
         a = h @ params[2 * l].T + params[2 * l + 1]
         pre.append(a)
-        h = layer.activation.torch(a) if l < len(network.layers) - 1 else a
+        hidden = l < len(network.layers) - 1 and modules[l] is not None
+        h = modules[l](a) if hidden else a
         post.append(h)
     if network.binary:
         loss = F.binary_cross_entropy_with_logits(a[:, 0], torch.tensor(y, dtype=torch.float64))

@@ -13,7 +13,8 @@ from actlab.errors import ActlabError
 def writable_target(path: str | os.PathLike[str]) -> Path:
     """Check that ``path`` can be created as a file; return it as a Path.
 
-    Raises ActlabError when the path is a directory or its folder does not exist.
+    Raises ActlabError when the path is a directory, its folder does not exist, or a file cannot
+    be created there (checked by creating and removing a temporary file).
     """
     target = Path(path)
     if target.is_dir():
@@ -21,8 +22,12 @@ def writable_target(path: str | os.PathLike[str]) -> Path:
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ActlabError(f"cannot write {target}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ActlabError(f"cannot write {target}: folder {parent} is not writable")
+    try:  # a real try, not os.access: root passes that check on read-only file systems
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as error:
+        raise ActlabError(f"cannot write {target}: folder {parent} is not writable "
+                          f"({error.strerror or error})") from None
     return target
 
 

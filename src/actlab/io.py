@@ -348,7 +348,7 @@ def _activation_list(specs: str | Sequence[str] | None, layers: int,
     softmax for several), or a single spec for every hidden layer."""
     if specs is None:
         raise ActlabError("this is a plain state dict: it holds no activations, so give them "
-                          "(one spec per hidden layer, e.g. relu)")
+                          "(one spec per hidden layer, e.g. relu; on the command line --act relu)")
     head = "sigmoid" if outputs == 1 else "softmax"
     if isinstance(specs, str):
         return [specs] * (layers - 1) + [head]

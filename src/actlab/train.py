@@ -3,10 +3,12 @@ run, (c) general SGD for the tool's other uses.
 
 (a) ``seed_training``: per-sample SGD in order, lr 0.1, nn.BCELoss after nn.Sigmoid, float32. The
 forward uses PyTorch's own float32 kernels (F.linear, torch.sigmoid, F.binary_cross_entropy, which
-clamps log at -100); the backward is written out here, step by step, as autograd runs it for
-those modules (BCELoss backward, Sigmoid backward, Linear backward); the update is SGD's
+clamps log at -100; the hidden activation is PyTorch's own module, nn.ReLU, nn.Tanh, nn.GELU,
+..., where it has one); the backward is written out here, step by step, as autograd runs it for
+those modules (BCELoss backward, Sigmoid backward, Linear backward, ReLU's slope; for a smooth
+hidden activation its vector-Jacobian product is autograd's own); the update is SGD's
 ``p.add_(grad, alpha=-lr)``. So the parameters are bit-identical to a real PyTorch run of the
-seed's code.
+seed's code (also with torch.tanh, F.gelu, F.silu, ... in place of torch.relu).
 
 Loss curves: ``epoch_loss_last`` is what the seed's code records (``losses.append(loss.item())``
 after the inner loop: the LAST sample's loss of each epoch). ``epoch_loss_mean`` is the mean over
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 MAX_EPOCHS = 1_000_000
 CONVERGENCE_WINDOW = 10
 CONVERGENCE_TOL = 1e-3
+BCE_EPS = 1e-12  # nn.BCELoss's backward divides by max(p (1 - p), BCE_EPS)
 
 
 # --- (a) the seed's loop -------------------------------------------------------------------
@@ -117,8 +120,12 @@ def seed_training(network: Network | None = None, data: Dataset | None = None,
     if not network.binary:
         raise ActlabError("the seed's loop trains a binary network (one sigmoid output)")
     _check_schedule(epochs, lr)
+    if lr > float(np.finfo(np.float32).max):
+        raise ActlabError(f"the learning rate {lr:g} is beyond float32's range (3.4e38); the "
+                          "seed's loop runs in PyTorch float32")
     labels = network.forward(data.x, data.labels()).y
     _check_float32(network, data)
+    hidden_fns = [_pytorch_function(layer.activation) for layer in network.hidden_layers]
     params = [torch.tensor(p, dtype=torch.float32) for p in network.parameters()]
     xs = torch.tensor(data.x, dtype=torch.float32)
     ys = torch.tensor(labels, dtype=torch.float32).reshape(-1, 1)
@@ -128,7 +135,7 @@ def seed_training(network: Network | None = None, data: Dataset | None = None,
     snapshots = [_snapshot(network, params)]
     for epoch in range(epochs):
         for i in range(n):
-            loss, grads = _seed_step(network, params, xs[i], ys[i])
+            loss, grads = _seed_step(network, hidden_fns, params, xs[i], ys[i])
             for p, g in zip(params, grads, strict=True):
                 p.add_(g, alpha=-lr)                       # optimizer.step(): p <- p - lr g
             step_losses[epoch, i] = loss
@@ -152,20 +159,37 @@ def _check_float32(network: Network, data: Dataset) -> None:
                           "(3.4e38); the seed's loop runs in PyTorch float32")
 
 
-def _seed_step(network: Network, params: list[torch.Tensor], x: torch.Tensor,
-               y: torch.Tensor) -> tuple[float, list[torch.Tensor]]:
+def _pytorch_function(activation: Activation) -> Callable[[torch.Tensor], torch.Tensor]:
+    """f as PyTorch computes it: its own module where it has the function (nn.ReLU, nn.Tanh,
+    nn.GELU, nn.SiLU, nn.ELU, ...), else the catalogue's torch twin."""
+    from actlab.io import _torch_module
+
+    module = _torch_module(activation)
+    return (lambda a: a) if module is None else module
+
+
+def _seed_step(network: Network, hidden_fns: Sequence[Callable[[torch.Tensor], torch.Tensor]],
+               params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor
+               ) -> tuple[float, list[torch.Tensor]]:
     """One sample: forward as the seed's modules compute it, backward as autograd runs it."""
     import torch
     import torch.nn.functional as F
 
     last = len(network.layers) - 1
-    inputs, pre = [], []
+    inputs, pre, post = [], [], []
     h = x
-    for l, layer in enumerate(network.layers):
+    for l in range(len(network.layers)):
         inputs.append(h)
         a = F.linear(h, params[2 * l], params[2 * l + 1])    # a = W h + b      (nn.Linear)
+        if l == last:
+            h = a
+            break
+        # a leaf of its own, so that autograd can give f's backward (smooth f) and nothing else
+        a = a.detach().requires_grad_(not network.layers[l].activation.piecewise_linear)
+        out = hidden_fns[l](a)                               # h = f(a)         (torch.relu)
         pre.append(a)
-        h = layer.activation.torch(a) if l < last else a     # h = f(a)         (torch.relu)
+        post.append(out)
+        h = out.detach()
     p = torch.sigmoid(h)                                     # p = sigmoid(z)   (nn.Sigmoid)
     loss = F.binary_cross_entropy(p, y)                      # -[y log p + (1-y) log(1-p)]
     # BCELoss backward: dL/dp = (p - y) / max(p (1 - p), 1e-12)
@@ -175,27 +199,29 @@ def _seed_step(network: Network, params: list[torch.Tensor], x: torch.Tensor,
     grads: list[torch.Tensor] = [torch.empty(0)] * len(params)
     for l in reversed(range(len(network.layers))):
         if l < last:
-            # h = f(a)  =>  dL/da = dL/dh * f'(a)   (relu'(a) = 1 if a > 0 else 0)
-            g = g * _torch_derivative(network.layers[l].activation, pre[l])
+            # h = f(a)  =>  dL/da = dL/dh * f'(a)
+            g = _activation_backward(network.layers[l].activation, pre[l], post[l], g)
         grads[2 * l] = torch.outer(g, inputs[l])             # a = W h + b  =>  dL/dW = g h^T
         grads[2 * l + 1] = g                                 #                 dL/db = g
         g = g @ params[2 * l]                                #                 dL/dh = W^T g
     return float(loss), grads
 
 
-def _torch_derivative(activation: Activation, a: torch.Tensor) -> torch.Tensor:
-    """f'(a) in a's dtype: piecewise linear (relu): the slope of the piece containing a
-    (relu'(0) = 0, as PyTorch); otherwise the catalogue's derivative, rounded to a's dtype."""
+def _activation_backward(activation: Activation, a: torch.Tensor, h: torch.Tensor,
+                         g: torch.Tensor) -> torch.Tensor:
+    """dL/da = dL/dh * f'(a) in a's dtype. Piecewise linear (relu): the slope of the piece that
+    holds a (relu'(0) = 0, as PyTorch). Smooth f: autograd's own vector-Jacobian product of the
+    forward op, so the float32 rounding is PyTorch's."""
     import torch
 
     if not activation.piecewise_linear:
-        return torch.as_tensor(activation.derivative(a.double().numpy()), dtype=a.dtype)
+        return torch.autograd.grad(h, a, grad_outputs=g)[0]
     slope = torch.zeros_like(a)
     for p in activation.pieces():
         inside = ((a >= p.lo) if p.closed_lo else (a > p.lo)) & (
             (a <= p.hi) if p.closed_hi else (a < p.hi))
         slope = torch.where(inside, torch.tensor(p.slope, dtype=a.dtype), slope)
-    return slope
+    return g * slope
 
 
 def _snapshot(network: Network, params: list[torch.Tensor]) -> Network:
@@ -226,8 +252,13 @@ class Diagnosis:
 
     converged: the end-of-epoch loss changed by less than ``CONVERGENCE_TOL`` (absolute) over the
     last ``CONVERGENCE_WINDOW`` epochs. solved: every sample is classified correctly at the end.
-    A hidden unit is dead when f'(a) = 0 on every sample (it passes no gradient back).
-    ``dead_units_*`` list [layer, unit] 0-based; ``dead_since_epoch`` names them 1-based.
+    stuck: converged but not solved. A hidden unit is dead when f'(a) = 0 on every sample (it
+    passes no gradient back). ``dead_units_*`` list [layer, unit] 0-based; ``dead_since_epoch``
+    names them 1-based. ``saturated_samples``: misclassified samples whose output p saturates
+    so far that nn.BCELoss's backward, dL/dz = (p - y) p(1-p) / max(p(1-p), 1e-12) in float32,
+    shrinks their gradient by ``factor`` = p(1-p) / 1e-12 against the true p - y.
+    ``grad_norm_*`` is the float64 gradient of the mean loss at each epoch's end;
+    ``step_grad_norm_per_epoch`` the mean norm of the float32 gradients the loop applied.
     """
 
     converged: bool
@@ -247,6 +278,9 @@ class Diagnosis:
     dead_units_end: list[list[int]]
     dead_units_per_epoch: list[int]
     dead_since_epoch: dict[str, int]
+    stuck: bool = False
+    step_grad_norm_per_epoch: list[float] = field(default_factory=list)
+    saturated_samples: list[dict[str, float]] = field(default_factory=list)
     why: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -263,6 +297,21 @@ def dead_units(network: Network, x: NDArray[np.float64]) -> list[list[int]]:
         slope = layer.activation.derivative(a)
         dead.extend([l, int(u)] for u in np.nonzero(np.all(slope == 0, axis=0))[0])
     return dead
+
+
+def saturated_samples(network: Network, x: NDArray[np.float64], y: NDArray[np.float64]
+                      ) -> list[dict[str, float]]:
+    """Misclassified samples where nn.BCELoss's backward clamp is active: q = p(1-p) < 1e-12 in
+    float32, so PyTorch's dL/dz = (p - y) q / 1e-12 is ``factor`` = q / 1e-12 times p - y."""
+    import torch
+
+    z = torch.tensor(network.logits(x)[:, 0], dtype=torch.float32)
+    p = torch.sigmoid(z)
+    q = ((1 - p) * p).double().numpy()
+    p64 = p.double().numpy()
+    wrong = network.classify(x) != np.round(y)
+    return [{"sample": int(i), "p": float(p64[i]), "y": float(y[i]),
+             "factor": float(q[i] / BCE_EPS)} for i in np.nonzero(wrong & (q < BCE_EPS))[0]]
 
 
 def diagnose(run: SeedRun) -> Diagnosis:
@@ -304,8 +353,18 @@ def diagnose(run: SeedRun) -> Diagnosis:
         loss_change_last_window=change, grad_norm_start=norms[0], grad_norm_end=norms[-1],
         grad_norm_per_epoch=norms, dead_units_start=dead_units(nets[0], x),
         dead_units_end=dead_each[-1], dead_units_per_epoch=[len(d) for d in dead_each],
-        dead_since_epoch=dead_since)
+        dead_since_epoch=dead_since, stuck=converged and not correct[-1],
+        step_grad_norm_per_epoch=run.step_grad_norms.mean(axis=1).tolist(),
+        saturated_samples=saturated_samples(final, x, y))
     return Diagnosis(**{**diagnosis.__dict__, "why": _reasons(diagnosis, run)})
+
+
+def _monotone(activation: Activation) -> bool:
+    """True when f is non-decreasing on the whole line (so {u : w f(u) > t} is a half-line)."""
+    if activation.piecewise_linear:
+        return all(p.slope >= 0 for p in activation.pieces()) and all(
+            bp.left_value <= bp.right_value for bp in activation.breakpoints())
+    return activation.name in ("sigmoid", "tanh", "softplus", "elu", "selu")
 
 
 def _reasons(d: Diagnosis, run: SeedRun) -> list[str]:
@@ -321,24 +380,45 @@ def _reasons(d: Diagnosis, run: SeedRun) -> list[str]:
                + (": the seed's curve hides the other samples' losses." if
                   abs(seed_curve - d.loss_end) > 0.5 * d.loss_end else "."))
     if d.solved:
-        why.append(f"every sample is classified correctly from epoch {d.solved_since_epoch} on "
-                   f"(accuracy {d.accuracy:.2f}).")
+        since = ("at every epoch's end, and the initial weights already do" if
+                 d.solved_since_epoch == 0 else f"from epoch {d.solved_since_epoch} on")
+        why.append(f"every sample is classified correctly {since}; accuracy {d.accuracy:.2f}.")
     else:
         wrong = [i for i, (p, t) in enumerate(zip(d.predictions, run.data.labels(), strict=True))
                  if p != round(t)]
-        why.append(f"accuracy {d.accuracy:.2f}: samples {wrong} are misclassified at the end.")
+        why.append(f"accuracy {d.accuracy:.2f}: samples {wrong} are misclassified at the end"
+                   + (": the loss has stopped changing without solving the task, so the run is "
+                      "stuck, not finished." if d.stuck else "."))
     trend = "falling" if d.grad_norm_end < d.grad_norm_start else "not falling"
+    applied = d.step_grad_norm_per_epoch
     why.append(f"the full-batch gradient norm went from {d.grad_norm_start:.4f} to "
-               f"{d.grad_norm_end:.4f} ({trend}).")
-    if d.solved and not d.converged:
+               f"{d.grad_norm_end:.4f} ({trend}); the per-sample gradients the loop applied had "
+               f"mean norm {applied[0]:.4g} in the first epoch and {applied[-1]:.4g} in the last.")
+    labels = run.data.labels()
+    if d.solved and not d.converged and np.all((labels == 0) | (labels == 1)):
         why.append("the data are separated but cross-entropy keeps decreasing as the weights grow "
                    "(its infimum 0 is reached only in the limit), so the loss is still falling.")
+    if d.saturated_samples:
+        worst = min(d.saturated_samples, key=lambda s: s["factor"])
+        listed = ", ".join(f"{int(s['sample'])} (p = {s['p']:.3g}, y = {s['y']:g})"
+                           for s in d.saturated_samples)
+        why.append(f"saturated output on misclassified samples {listed}: nn.BCELoss's backward "
+                   "divides by max(p(1-p), 1e-12), so the gradient PyTorch gets, (p - y) p(1-p) "
+                   f"/ 1e-12, is as little as {worst['factor']:.2g} times the true p - y; the "
+                   "seed's sigmoid + BCELoss cannot pull these samples back (BCEWithLogitsLoss "
+                   "would), whatever the full-batch gradient says.")
+    hidden = run.network.hidden_layers
     if d.dead_units_end:
         since = ", ".join(f"{unit} since epoch {e}" for unit, e in d.dead_since_epoch.items())
         why.append(f"dead hidden units at the end (f' = 0 on every sample, so no gradient reaches "
                    f"their weights and they cannot recover): {since}.")
-        hidden = run.network.hidden_layers
-        if len(hidden) == 1 and hidden[0].weight.shape[0] - len(d.dead_units_end) == 1:
+        alive = [layer.weight.shape[0] - sum(1 for u in d.dead_units_end if u[0] == l)
+                 for l, layer in enumerate(hidden)]
+        if min(alive) == 0:
+            why.append(f"no unit of hidden layer {alive.index(0) + 1} is alive: the output no "
+                       "longer depends on the input at the samples, and only the output bias still "
+                       "learns.")
+        elif len(hidden) == 1 and alive[0] == 1 and _monotone(hidden[0].activation):
             why.append("only one hidden unit is alive, so the decision region is a half-plane "
                        "(z > 0 iff v.x > t for one line): the network can now separate only "
                        "linearly separable data" + (", and XOR is not." if run.data.name == "xor"

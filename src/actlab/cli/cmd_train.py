@@ -47,7 +47,7 @@ def train_command(
     from actlab.train import train
 
     sizes = parse_hidden(hidden)
-    if out is not None:
+    if out is not None:  # before training: a bad --out must not cost a whole run
         model_format(writable_target(out))
     if plot is not None:
         figure_format(plot)

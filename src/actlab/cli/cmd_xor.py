@@ -29,7 +29,7 @@ def _network_and_data(model: str, act: str | None, data: str | None) -> tuple[Ne
     from actlab.io import load_model
     from actlab.train import xor_params
 
-    net = load_model(model)
+    net = load_model(model, activations=act)  # act also names a plain state dict's activation
     if act is not None:
         net = net.with_hidden_activation(act)
     xor_params(net)  # one hidden layer, one output, else a clear error
