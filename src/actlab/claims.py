@@ -117,17 +117,45 @@ class ClaimsContext:
 
         return oae_batch(self.trained_network, self.data.x, self.norm)
 
+    seed_q: float = 0.1  # the seed's example threshold
+    sweep: Any = None  # a SweepResult of the trained network already computed (the report's)
+
     @functools.cached_property
     def jumprelu_trained(self):
+        """The retrofit sweep of the trained network: the default grid (with every exact
+        threshold) and the seed's q; the given ``sweep`` when it has that q."""
         from actlab.jumprelu import jumprelu_sweep
 
-        return jumprelu_sweep(self.trained_network, self.data.x, self.data.y, [0.0, 0.1],
-                              self.norm)
+        if self.sweep is not None and any(row.q == self.seed_q for row in self.sweep.rows):
+            return self.sweep
+        return jumprelu_sweep(self.trained_network, self.data.x, self.data.y, None, self.norm,
+                              also=[self.seed_q])
 
 
 def _interval_text(result: RegionResult, region: str) -> str:
     parts = [i.text(4) for i in result.region(region)]
     return " U ".join(parts) if parts else "empty"
+
+
+def _negative_derivative(act: Activation) -> list[tuple[float, float]]:
+    """The intervals where f' < 0, from the catalogue's own structure: between consecutive split
+    points (breakpoints, zeros of f' and f'') f' has no zero, so its sign at one interior point
+    is its sign on the whole stretch."""
+    out: list[tuple[float, float]] = []
+    for st in act.stretches():
+        lo, hi = st.lo, st.hi
+        mid = (lo + hi) / 2 if math.isfinite(lo) and math.isfinite(hi) else (
+            hi - 1.0 if math.isfinite(hi) else lo + 1.0 if math.isfinite(lo) else 0.0)
+        if float(act.derivative(mid)) < 0:
+            if out and out[-1][1] == lo:
+                out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+    return out
+
+
+def _span_text(spans: list[tuple[float, float]]) -> str:
+    return " U ".join(f"({lo:.4f}, {hi:.4f})" for lo, hi in spans)
 
 
 def _boundary(result: RegionResult, region: str, side: str) -> float:
@@ -153,10 +181,11 @@ def relu_gradient(ctx: ClaimsContext) -> Claim:
                   "right_derivative_at_0": bp.right_derivative, "value_used": bp.derivative_used,
                   "fast": _interval_text(reg, "fast"),
                   "inactive": _interval_text(reg, "inactive")},
-                 f"One-sided derivatives at 0 are {bp.left_derivative:g} and "
-                 f"{bp.right_derivative:g} (a kink); actlab uses {bp.derivative_used:g} "
-                 f"there, like PyTorch. Fast {_interval_text(reg, 'fast')}, inactive "
-                 f"{_interval_text(reg, 'inactive')}.")
+                 f"One-sided derivatives at {bp.x:g} are {bp.left_derivative:g} and "
+                 f"{bp.right_derivative:g}"
+                 + (" (a kink)" if bp.left_derivative != bp.right_derivative else "")
+                 + f"; actlab uses {bp.derivative_used:g} there, like PyTorch. Fast "
+                 f"{_interval_text(reg, 'fast')}, inactive {_interval_text(reg, 'inactive')}.")
 
 
 def sigmoid_peak(ctx: ClaimsContext) -> Claim:
@@ -174,16 +203,21 @@ def sigmoid_peak(ctx: ClaimsContext) -> Claim:
 def sigmoid_vanishes(ctx: ClaimsContext) -> Claim:
     reg = ctx.regions("sigmoid")
     edge = _boundary(reg, "active", "hi")
+    edge_lo = _boundary(reg, "active", "lo")
     at5 = float(ctx.activation("sigmoid").derivative(5.0))
-    checks = {"|f'| is below the slow threshold for all |x| > 5": edge <= 5.0,
-              "f' reaches 0 (inactive) for |x| > 5": bool(reg.region("inactive"))}
+    slow = reg.thresholds.slow
+    inactive = [i for i in reg.region("inactive") if i.lo >= 5.0 or i.hi <= -5.0]
+    checks = {"|f'| is below the slow threshold for all |x| > 5": edge <= 5.0 and edge_lo >= -5.0,
+              "f' reaches 0 (inactive) for |x| > 5": bool(inactive)}
     return Claim("sigmoid-vanishes", "activations",
                  "Sigmoid's gradient vanishes for |x| > 5.", checks,
                  {"slow_beyond": edge, "inactive": _interval_text(reg, "inactive"),
                   "derivative_at_5": at5},
-                 f"|f'| falls below 0.01 (slow) already for |x| > {edge:.4f} and is never 0 "
-                 f"(no inactive region; f'(5) = {at5:.4g}): it becomes small, it does not "
-                 "vanish.")
+                 f"|f'| falls below {slow:g} (slow) for x > {edge:.4f} and x < {edge_lo:.4f}"
+                 f"; f'(5) = {at5:.4g}; "
+                 + (f"inactive (f' = 0) on {_interval_text(reg, 'inactive')}." if inactive
+                    else "it is never 0 there (no inactive region): it becomes small, it does not "
+                    "vanish."))
 
 
 def sigmoid_fast_tiny(ctx: ClaimsContext) -> Claim:
@@ -197,9 +231,11 @@ def sigmoid_fast_tiny(ctx: ClaimsContext) -> Claim:
                  "Sigmoid's fast-learning region is tiny; most inputs fall into active or slow "
                  "regions.", checks,
                  {"fast": _interval_text(reg, "fast"), "max_abs_derivative": reg.max_abs.value},
-                 f"The fast region is not tiny but empty: max |f'| = {reg.max_abs.value:g} < "
-                 f"{reg.thresholds.fast:g}. Every input is active "
-                 f"({_interval_text(reg, 'active')}) or slow.")
+                 (f"The fast region is not tiny but empty: max |f'| = {reg.max_abs.value:g} <= "
+                  f"{reg.thresholds.fast:g}." if not fast else
+                  f"Fast region {_interval_text(reg, 'fast')} (total length {length:.4g}).")
+                 + (f" Every other input is active ({_interval_text(reg, 'active')}) or slow."
+                    if rest else " Some inputs are inactive."))
 
 
 def plu_shape(ctx: ClaimsContext) -> Claim:
@@ -211,18 +247,24 @@ def plu_shape(ctx: ClaimsContext) -> Claim:
     return Claim("plu-flat-outside", "activations",
                  "The piece-wise linear unit is linear between -1 and 1, flat outside.", checks,
                  {"outer_slopes": outer, "formula": act.formula},
-                 f"Linear with slope 1 on [-c, c], but outside the slope is {outer} "
-                 "(not flat: f keeps growing).")
+                 f"Slope {middle.slope:g} on [{middle.lo:g}, {middle.hi:g}]; outside, slope "
+                 f"{outer}" + (" (flat)." if all(v == 0 for v in outer) else
+                              " (not flat: f keeps changing)."))
 
 
 def plu_regions(ctx: ClaimsContext) -> Claim:
     reg = ctx.regions("plu")
     fast, active = _interval_text(reg, "fast"), _interval_text(reg, "active")
     act = ctx.activation("plu")
-    outside = act.derivative(np.array([-3.0, -1.5, 1.5, 3.0]))
-    inside = act.derivative(np.array([-1.0, -0.5, 0.0, 0.5, 1.0]))
-    checks = {"gradient 0.2 for |x| > 1": bool(np.all(outside == 0.2)),
-              "gradient 1 for |x| <= 1": bool(np.all(inside == 1.0)),
+    pieces = act.pieces()  # the exact linear pieces: slope per piece, not sampled
+    outside = [p.slope for p in pieces if p.hi <= -1.0 or p.lo >= 1.0]
+    covered_outside = sum(p.hi - p.lo for p in pieces if p.hi <= -1.0 or p.lo >= 1.0)
+    inside = [p.slope for p in pieces if p.lo < 1.0 and p.hi > -1.0]
+    ends = act.derivative(np.array([-1.0, 1.0]))
+    checks = {"gradient 0.2 for |x| > 1": bool(outside) and all(v == 0.2 for v in outside)
+              and math.isinf(covered_outside),
+              "gradient 1 for |x| <= 1": all(v == 1.0 for v in inside)
+              and bool(np.all(ends == 1.0)),
               "fast region [-1, 1]": [(i.lo, i.hi) for i in reg.region("fast")] == [(-1.0, 1.0)],
               "active region outside": [(i.lo, i.hi) for i in reg.region("active")] == [
                   (-math.inf, -1.0), (1.0, math.inf)]}
@@ -237,19 +279,25 @@ def swish_peak(ctx: ClaimsContext) -> Claim:
     act, reg = ctx.activation("swish"), ctx.regions("swish")
     peak = reg.max_abs.where[0].lo
     at_claim = float(act.derivative(1.5))
-    checks = {"non-monotonic gradient": bool(act.critical_points()),
+    d2 = [x for x in act.critical_points() if abs(float(act.derivative(x))) > 0]
+    region_15 = reg.classify(1.5)
+    checks = {"non-monotonic gradient (f' has a local extremum)": bool(d2),
+              "large at 1.5 (fast region)": region_15 == "fast",
               "largest around 1.5 (peak within 0.5)": abs(peak - 1.5) <= 0.5,
               "small (slow) near -5": reg.classify(-5.0) == "slow"}
     return Claim("swish-peak", "activations",
                  "Swish's gradient is non-monotonic, large around x = 1.5 and small near -5.",
                  checks,
                  {"peak_at": peak, "peak_value": reg.max_abs.value, "derivative_at_1.5": at_claim,
+                  "region_at_1.5": region_15, "extrema_of_derivative": d2,
                   "derivative_at_-5": float(act.derivative(-5.0)),
                   "region_at_-5": reg.classify(-5.0)},
-                 f"Non-monotonic: yes. Its maximum {reg.max_abs.value:.4f} is at x = {peak:.4f}, "
-                 f"not 1.5 (f'(1.5) = {at_claim:.4f}). At x = -5, f' = "
-                 f"{float(act.derivative(-5.0)):.4f}: {reg.classify(-5.0)}, not slow; the slow "
-                 f"region starts at x < {_boundary(reg, 'active', 'lo'):.4f}.")
+                 f"f' has local extrema at {[round(x, 4) for x in d2]}"
+                 + (" (non-monotonic)" if d2 else " (monotonic)")
+                 + f". f'(1.5) = {at_claim:.4f} ({region_15}); the maximum "
+                 f"{reg.max_abs.value:.4f} is at x = {peak:.4f}. At x = -5, f' = "
+                 f"{float(act.derivative(-5.0)):.4f} ({reg.classify(-5.0)}); the slow region "
+                 f"starts at x < {_boundary(reg, 'active', 'lo'):.4f}.")
 
 
 def elu_gradient(ctx: ClaimsContext) -> Claim:
@@ -265,25 +313,33 @@ def elu_gradient(ctx: ClaimsContext) -> Claim:
                  "negative side has a small but non-zero gradient, avoiding dead neurons.", checks,
                  {"inactive": _interval_text(reg, "inactive"), "slow": _interval_text(reg, "slow"),
                   "active": _interval_text(reg, "active")},
-                 f"f' = {alpha:g} e^x < 1 on x < 0, never 0 (no inactive region); slow for "
-                 f"x < {_boundary(reg, 'active', 'lo'):.4f}.")
+                 f"f' = {alpha:g} e^x on x < 0, "
+                 + ("never 0 (no inactive region)" if not reg.region("inactive") else
+                    f"0 on {_interval_text(reg, 'inactive')}")
+                 + f"; slow for x < {_boundary(reg, 'active', 'lo'):.4f}.")
 
 
 def gelu_peak(ctx: ClaimsContext) -> Claim:
     reg = ctx.regions("gelu")
     peak = reg.max_abs.where[0].lo
     tail = [i for i in reg.region("slow") if math.isinf(i.lo)]
+    negative = _negative_derivative(ctx.activation("gelu"))
     checks = {"near 0 (slow) for large negative x": bool(tail),
               "peak around 0.5 (within 0.25)": abs(peak - 0.5) <= 0.25}
     return Claim("gelu-peak", "activations",
                  "GELU's gradient is near 0 for large negative x and peaks around x = 0.5.",
                  checks,
                  {"peak_at": peak, "peak_value": reg.max_abs.value,
-                  "slow": _interval_text(reg, "slow")},
-                 f"Near 0 for large negative x: yes (slow for x < "
-                 f"{_boundary(reg, 'active', 'lo'):.4f}). But the peak is at x = {peak:.4f} "
-                 f"(sqrt 2), value {reg.max_abs.value:.4f}, not 0.5; f' is also negative on "
-                 "(-inf, -0.7518).")
+                  "slow": _interval_text(reg, "slow"),
+                  "negative_derivative": [[lo if math.isfinite(lo) else None,
+                                           hi if math.isfinite(hi) else None]
+                                          for lo, hi in negative]},
+                 (f"Slow for x < {_boundary(reg, 'active', 'lo'):.4f}. " if tail else
+                  "No slow tail on the left. ")
+                 + f"The peak of f' is at x = {peak:.4f}"
+                 + (" (= sqrt 2)" if abs(peak - math.sqrt(2)) < 1e-12 else "")
+                 + f", value {reg.max_abs.value:.4f}"
+                 + (f"; f' < 0 on {_span_text(negative)}." if negative else "."))
 
 
 def xor_forward(ctx: ClaimsContext) -> Claim:
@@ -316,9 +372,14 @@ def xor_gradient(ctx: ClaimsContext) -> Claim:
                  "because the hidden units are zero.", checks,
                  {"dL_dw": g["w"], "dL_db": g["b"], "dL_dW": g["W"], "dL_dc": g["c"],
                   "kinks": kinks, "dL_dc_right_derivative": right_c},
-                 f"The numbers hold with relu'(0) = 0 (dL/db = {float(np.ravel(g['b'])[0]):.4f}). "
-                 "But dL/dW is zero because x = (0, 0), and dL/dc is zero only by the convention: "
-                 f"a1 = 0 sits on the ReLU kink; with the right derivative dL/dc = {right_c}.")
+                 f"With relu'(0) = 0: dL/dw = {np.ravel(g['w']).tolist()}, dL/db = "
+                 f"{float(np.ravel(g['b'])[0]):.4f}, dL/dW = {np.ravel(g['W']).tolist()}, dL/dc = "
+                 f"{np.ravel(g['c']).tolist()}. "
+                 + ("dL/dW = delta x^T is zero because x = (0, 0). " if not np.any(s.x) else "")
+                 + ("Hidden unit(s) " + ", ".join(f"{k['unit'] + 1} (a = {k['a']:g})"
+                                                  for k in kinks)
+                    + f" sit on the ReLU kink; with the right derivative there dL/dc = "
+                    f"{right_c}." if kinks else "No pre-activation sits on a kink."))
 
 
 def training_plot(ctx: ClaimsContext) -> Claim:
@@ -351,24 +412,50 @@ def dead_relu(ctx: ClaimsContext) -> Claim:
                  checks,
                  {"dead_units_start": d.dead_units_start, "dead_units_end": d.dead_units_end,
                   "accuracy": d.accuracy, "converged": d.converged},
-                 "No hidden unit is dead (derivative 0 on every sample) at the start or the end "
-                 f"of training (dead at start: {d.dead_units_start}, at end: "
-                 f"{d.dead_units_end}); a zero gradient on one sample is not a dead unit. "
-                 f"Training reaches accuracy {d.accuracy:g}.")
+                 "Dead hidden units (derivative 0 on every sample) at the start: "
+                 f"{d.dead_units_start or 'none'}, at the end: {d.dead_units_end or 'none'}"
+                 + ("" if d.dead_units_start or d.dead_units_end else
+                    "; a zero gradient on one sample is not a dead unit")
+                 + f". Training reaches accuracy {d.accuracy:g}.")
+
+
+def _along_diagonal(network: Network, norm: str):
+    """The exact OAE of eps = 0 for the network restricted to x = (eps, eps): the smallest |eps|
+    at which adding the same eps to both inputs of (0, 0) changes the class."""
+    from actlab.oae.api import oae
+
+    first = network.layers[0]
+    weights = [first.weight.sum(axis=1, keepdims=True), *(la.weight for la in network.layers[1:])]
+    line = Network.from_arrays(weights, [la.bias for la in network.layers],
+                               [la.activation for la in network.layers], name="diagonal")
+    return oae(line, [0.0], norm)
 
 
 def oae_initial_direction(ctx: ClaimsContext) -> Claim:
     r = ctx.oae_initial[0]
-    step = np.subtract(r.point, r.x)
-    checks = {"the closest flip adds the same epsilon to both inputs": bool(
-                  step[0] > 0 and step[1] > 0 and abs(step[0] - step[1]) < 1e-9),
-              "it is misclassified as class 1": r.witness_class == 1}
+    line = _along_diagonal(ctx.initial_network, ctx.norm)
+    eps = None if line.distance is None else float(line.point[0])
+    witness = None if line.witness is None else float(line.witness[0])
+    flips = witness is not None and bool(
+        ctx.initial_network.classify([witness, witness])[0] == 1)
+    step = np.subtract(r.point, r.x) if r.point is not None else np.full(2, np.nan)
+    checks = {"adding the same epsilon > 0 to both inputs flips (0,0)": bool(
+                  eps is not None and eps > 0 and flips),
+              "it is misclassified as class 1": flips and line.witness_class == 1}
+    symmetric = bool(np.all(step > 0) and abs(step[0] - step[1]) < 1e-9)
     return Claim("oae-initial-epsilon", "oae",
                  "For the initial network, adding epsilon to both inputs of (0,0) can push the "
                  "output above 0.5, misclassifying it as class 1.", checks,
-                 {"distance": r.distance, "point": r.point, "certified": r.certified},
-                 f"The exact OAE of (0,0) is {r.point} at {ctx.norm} distance "
-                 f"{r.distance:.6f} (certified: {r.certified}): epsilon = {step[0]:.4g} on both.")
+                 {"epsilon": eps, "epsilon_certified": line.certified, "distance": r.distance,
+                  "point": r.point, "certified": r.certified,
+                  "closest_flip_is_diagonal": symmetric},
+                 (f"The smallest such epsilon is {eps:.6g} (exact, certified: {line.certified}; "
+                  f"(eps, eps) with eps just above it is class {line.witness_class}). "
+                  if eps is not None else "No epsilon on the diagonal changes the class. ")
+                 + f"The exact {ctx.norm} OAE of (0,0) is {r.point} at distance "
+                 f"{r.distance:.6f} (certified: {r.certified})"
+                 + (": the same step on both inputs." if symmetric else
+                    ", not a step of the same size on both inputs."))
 
 
 def oae_training(ctx: ClaimsContext) -> Claim:
@@ -391,26 +478,52 @@ def oae_training(ctx: ClaimsContext) -> Claim:
 
 def jumprelu_q01(ctx: ClaimsContext) -> Claim:
     sweep = ctx.jumprelu_trained
-    d0, d1 = sweep.row(0.0), sweep.row(0.1)
+    q = ctx.seed_q
+    d0, d1 = sweep.row(0.0), sweep.row(q)
     m0, m1 = d0.mean_distance, d1.mean_distance
     changed = [t.q_star for t in sweep.thresholds if t.q_star is not None]
-    checks = {"the mean exact OAE distance increases at q = 0.1": m1 > m0 + 1e-9}
+    checks = {f"the mean exact OAE distance increases at q = {q:g}": m1 > m0 + 1e-9}
     return Claim("jumprelu-q0.1", "jumprelu",
-                 "Replacing ReLU with JumpReLU (q = 0.1) in the trained network increases the OAE "
-                 "distance (more robust).", checks,
-                 {"mean_distance_q0": m0, "mean_distance_q0.1": m1,
-                  "distances_q0": d0.distances, "distances_q0.1": d1.distances,
+                 f"Replacing ReLU with JumpReLU (q = {q:g}) in the trained network increases the "
+                 "OAE distance (more robust).", checks,
+                 {"mean_distance_q0": m0, f"mean_distance_q{q:g}": m1,
+                  "distances_q0": d0.distances, f"distances_q{q:g}": d1.distances,
                   "first_change_q": min(changed) if changed else None},
-                 f"Exact mean {ctx.norm} distance {m0:.6f} at q = 0 and {m1:.6f} at q = 0.1: "
-                 + ("unchanged. " if abs(m1 - m0) <= 1e-9 else "changed. ")
-                 + (f"No distance changes before q = {min(changed):.6f}." if changed
-                    else "No distance changes on the range checked."))
+                 f"Exact mean {ctx.norm} distance {m0:.6f} at q = 0 and {m1:.6f} at q = {q:g}: "
+                 + ("unchanged. " if abs(m1 - m0) <= 1e-9 else
+                    "larger. " if m1 > m0 else "smaller. ")
+                 + (f"The first distance changes at q = {min(changed):.6f} (exact threshold)."
+                    if changed else "No distance changes on the range checked."))
+
+
+def jumprelu_tuned(ctx: ClaimsContext) -> Claim:
+    sweep = ctx.jumprelu_trained
+    zero, best = sweep.rows[0], sweep.row(sweep.best_q)
+    m0, mb = zero.mean_distance, best.mean_distance
+    each = [b is not None and a is not None and b >= a - 1e-9
+            for a, b in zip(zero.distances, best.distances, strict=True)]
+    checks = {"a tuned q > 0 (same accuracy) increases the mean exact OAE distance":
+                  best.q > 0 and mb is not None and m0 is not None and mb > m0 + 1e-9,
+              "at that q no sample's distance decreases": best.q > 0 and all(each)}
+    return Claim("jumprelu-tuned", "jumprelu",
+                 "Tuning q of JumpReLU in the trained network increases the OAE distance: the "
+                 "network becomes more robust.", checks,
+                 {"best_q": best.q, "rule": sweep.rule, "mean_distance_q0": m0,
+                  "mean_distance_best": mb, "distances_q0": zero.distances,
+                  "distances_best": best.distances, "accuracy_q0": zero.accuracy,
+                  "accuracy_best": best.accuracy,
+                  "thresholds": [t.q_star for t in sweep.thresholds]},
+                 f"Over q in [0, {sweep.rows[-1].q:g}] (grid with every exact threshold), the "
+                 f"best q is {best.q:.6g} ({sweep.rule}): mean {ctx.norm} distance {m0:.6f} -> "
+                 f"{mb:.6f} at accuracy {best.accuracy}; per sample "
+                 f"{np.round(zero.distances, 4).tolist()} -> "
+                 f"{np.round(best.distances, 4).tolist()}.")
 
 
 CHECKS: tuple[Callable[[ClaimsContext], Claim], ...] = (
     relu_gradient, sigmoid_peak, sigmoid_vanishes, sigmoid_fast_tiny, plu_shape, plu_regions,
     swish_peak, elu_gradient, gelu_peak, xor_forward, xor_gradient, training_plot, dead_relu,
-    oae_initial_direction, oae_training, jumprelu_q01)
+    oae_initial_direction, oae_training, jumprelu_q01, jumprelu_tuned)
 
 
 def check_claims(context: ClaimsContext | None = None) -> ClaimsReport:

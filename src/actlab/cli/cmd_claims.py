@@ -9,15 +9,22 @@ from rich.table import Table
 
 from actlab.cli.app import JSON_HELP, app
 from actlab.cli.output import emit_json, stdout
+from actlab.errors import ActlabError
 
 
 @app.command("claims")
-def claims_command(json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False
-                   ) -> None:
+def claims_command(
+    norm: Annotated[str, typer.Option(help="Norm of the OAE distances the claims use: l2, linf "
+                                           "or l1.")] = "l2",
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
     """Check the seed's factual statements against actlab's computed results."""
-    from actlab.claims import check_claims
+    from actlab.claims import ClaimsContext, check_claims
+    from actlab.oae.polyhedron import NORMS
 
-    report = check_claims()
+    if norm not in NORMS:
+        raise ActlabError(f"--norm must be one of {', '.join(NORMS)}, not {norm!r}")
+    report = check_claims(ClaimsContext(norm=norm))
     if json_out:
         emit_json(report.to_dict())
         return

@@ -17,6 +17,14 @@ from actlab.jumprelu import SweepResult, retrofit
 from actlab.network import Network
 
 
+def _common_extent(results, margin: float = 0.6) -> tuple[float, float, float, float]:
+    """One plotting box around every sample and closest point of both panels."""
+    pts = np.array([r.x for r in results] + [r.point for r in results if r.point is not None],
+                   dtype=float)
+    lo, hi = pts.min(axis=0) - margin, pts.max(axis=0) + margin
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
 def plot_sweep(path: str | Path, sweep: SweepResult, network: Network) -> Path:
     """Distance per sample vs q (thresholds marked), accuracy vs q, and, for 2-D inputs, the
     OAE pictures at q = 0 and at the chosen q."""
@@ -47,10 +55,12 @@ def plot_sweep(path: str | Path, sweep: SweepResult, network: Network) -> Path:
     ax_a.set_title("accuracy on the data", fontsize=10)
     if two_d:
         zero, best = sweep.rows[0], sweep.row(sweep.best_q)
+        chosen = f"chosen q = {best.q:.6g}" + (" (no q beats q = 0)" if best.q == 0 else "")
         panels = [(retrofit(network, zero.q), zero.results, "q = 0"),
-                  (retrofit(network, best.q), best.results, f"chosen q = {best.q:g}")]
+                  (retrofit(network, best.q), best.results, chosen)]
+        extent = _common_extent([*zero.results, *best.results])  # same axes: comparable
         for ax, (net, results, title) in zip(axes[0][2:], panels, strict=True):
-            draw_oae(ax, net, results, f"{network.name}, {title}")
+            draw_oae(ax, net, results, f"{network.name}, {title}", extent=extent)
     fig.tight_layout()
     try:
         return save_figure(fig, path)

@@ -167,22 +167,26 @@ def compute(config: ReportConfig, stage: Stage = _no_stage) -> ReportResults:
     with stage("JumpReLU sweep"):
         qs = None if config.q is None else list(config.q)
         sweep = jumprelu_sweep(trained, data.x, data.labels(), qs, config.jumprelu_norm,
-                               config.box)
+                               config.box, also=[ClaimsContext.seed_q])
     with stage("claims"):
-        claims = check_claims(_claims_context(config, regions, initial, trained))
+        claims = check_claims(_claims_context(config, regions, initial, trained, sweep))
     return ReportResults(config, regions, initial, data, hand, checked, run, diagnosis, runs,
                          sweep, claims, versions(), trained)
 
 
 def _claims_context(config: ReportConfig, regions: RegionsReport, initial: Network,
-                    trained: Network) -> ClaimsContext:
+                    trained: Network, sweep: SweepResult) -> ClaimsContext:
     """The seed's claims are about the homework's own parameters: with those, the report's
-    results are reused; with a variant, the claims module computes the homework's setting."""
+    results are reused (the sweep too when it is the claims' own: default grid, L2, no box);
+    with a variant, the claims module computes the homework's setting."""
     ctx = ClaimsContext()
     if not config.is_homework():
         return ctx
     by_activation = {r.activation: r for r in regions.results}
     found = {key: by_activation[ctx.activation(key)] for key in ctx.specs
              if ctx.activation(key) in by_activation}
+    own_sweep = (config.q is None and config.box is None
+                 and config.jumprelu_norm == ClaimsContext.norm)
     return ClaimsContext(initial=initial, trained=trained, data=config.dataset(),
-                         epochs=config.epochs, lr=config.lr, region_results=found)
+                         epochs=config.epochs, lr=config.lr, region_results=found,
+                         sweep=sweep if own_sweep else None)
