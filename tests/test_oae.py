@@ -128,6 +128,128 @@ def test_point_on_a_jump_has_distance_zero() -> None:
     assert far.distance == pytest.approx(0.3, abs=1e-12) and far.witness_class == 1
 
 
+DUAL_OF_ONES = {"l2": math.sqrt(2), "linf": 2.0, "l1": 1.0}  # ||(1, 1)||_q, q the dual norm
+
+
+def xor_initial_distance(x, norm: str) -> float:
+    """Closed form for the seed's network: class 1 iff 0.5 < s < 1.5 with s = x1 + x2 (in exact
+    arithmetic on the float input), so from s outside the strip the distance is the gap in s
+    over ||(1, 1)||_q."""
+    s = Fraction(float(x[0])) + Fraction(float(x[1]))
+    gap = Fraction(1, 2) - s if s <= Fraction(1, 2) else s - Fraction(3, 2)
+    return float(gap) / DUAL_OF_ONES[norm]
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf", "l1"])
+@pytest.mark.parametrize("eps", [1e-6, 1e-9, 1e-12])
+def test_inputs_just_off_the_boundary_keep_their_tiny_distance(norm: str, eps: float) -> None:
+    # a face 1e-9 away was within HiGHS's 1e-7 tolerance: linf and l1 came out 0 (x itself)
+    x = [0.25 - eps, 0.25]
+    r = oae(xor_initial(), x, norm)
+    assert r.certified and r.distance == pytest.approx(xor_initial_distance(x, norm), rel=1e-9)
+    assert r.lower_bound <= r.distance and exact_class_by_hand(xor_initial(), r.witness) == 1
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf", "l1"])
+@pytest.mark.parametrize("scale", [1e4, 1e8, 1e12])
+def test_far_inputs_match_the_closed_form(norm: str, scale: float) -> None:
+    # at 1e8 the l2 projection (NNLS on offsets of 1e8) lost the strip: "no_adversarial"
+    for x in ([scale, scale], [-scale, -scale]):
+        r = oae(xor_initial(), x, norm)
+        assert r.certified and r.status == "optimal"
+        assert r.distance == pytest.approx(xor_initial_distance(x, norm), rel=1e-12)
+        assert exact_class_by_hand(xor_initial(), r.witness) == r.witness_class == 1
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf", "l1"])
+@pytest.mark.parametrize("scale", [1e16, 1e20, 1e300])
+def test_beyond_float_resolution_there_is_no_false_certificate(norm: str, scale: float) -> None:
+    # the strip 0.5 < x1 + x2 < 1.5 is thinner than the rounding of offsets of 2e16: the search
+    # from x sees no class-1 region; the claim "no adversarial input" is checked from the origin
+    x = [scale, scale]
+    r = oae(xor_initial(), x, norm)
+    assert r.status == "imprecise" and not r.certified and r.distance is not None
+    assert exact_class_by_hand(xor_initial(), r.witness) == r.witness_class == 1
+    truth = xor_initial_distance(x, norm)
+    assert r.lower_bound <= truth <= r.upper_bound * (1 + 1e-12)
+
+
+def test_lp_that_highs_leaves_unknown_is_decided() -> None:
+    # HiGHS 1.16's default dual simplex ends this empty linf-distance LP (found by a reference
+    # search on a random 3-8-8-1 network) with status Unknown: a RuntimeError before
+    from scipy.optimize import linprog
+
+    from actlab.oae.polyhedron import INF, _solve
+
+    A = np.array([
+        [0.21631415483269353, 0.9243033793125417, 0.3144383077973057],
+        [-0.5358682225406934, 0.7154748628336116, 0.4482643960034103],
+        [0.3870795706189305, 0.9190382445246473, 0.07441848634928686],
+        [0.8764326001138599, 0.2308391465804872, 0.42258630581651774],
+        [0.10166364501310718, 0.8715778907502485, 0.4796003374039646],
+        [-0.5820905328072529, -0.09225697587039526, 0.8078732957707031],
+        [-0.9764942138652837, 0.06680401196684818, -0.2049299252738728],
+        [-0.6275388749978382, -0.5897998081062039, 0.5082628716759985],
+        [0.3113924436386244, 0.9294145877107777, 0.1980486561306876],
+        [0.372089720719763, 0.9218380739888186, 0.10846107633282238],
+        [0.16599326294158825, 0.9089232225051378, 0.382498120582155],
+        [-0.4280426609648218, 0.30537748419875493, 0.8506021823029811],
+        [0.0593114508982194, -0.7675941974456576, -0.6381859445648305]])
+    b = np.array([-0.06356306345067192, 0.7430435817209351, -1.0, 0.48427757022138423,
+                  -0.030881310542841732, -0.3021233227352189, -0.5390120656814877,
+                  2.433982280578989, -0.3646807263480989, -0.3588715538903618,
+                  0.26330596250245686, -0.7305103732423577, 0.966326626385597])
+    m, d = A.shape
+    # independently: max t s.t. A y + t <= b has t* < 0, so {A y <= b} is empty
+    margin = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[A, np.ones(m)], b_ub=b,
+                     bounds=[(None, None)] * d + [(None, 1.0)], method="highs")
+    assert margin.status == 0 and -margin.fun < -0.05
+    rows = np.vstack([np.c_[A, np.zeros((m, 1))], np.c_[np.eye(d), -np.ones((d, 1))],
+                      np.c_[-np.eye(d), -np.ones((d, 1))]])
+    status, _, _ = _solve(np.r_[np.zeros(d), 1.0], rows, np.r_[b, np.zeros(2 * d)],
+                          np.r_[np.full(d, -INF), 0.0], np.full(d + 1, INF))
+    assert status == "infeasible"
+
+
+def test_known_adversarial_is_the_answer_when_time_runs_out() -> None:
+    rng = np.random.default_rng(11)
+    sizes = [3, 12, 12, 3]
+    net = Network.from_arrays([rng.normal(size=(o, i)) for i, o in itertools.pairwise(sizes)],
+                              [rng.normal(size=o) for o in sizes[1:]],
+                              ["relu", "relu", "identity"])
+    x = rng.normal(size=3)
+    samples = x + rng.normal(size=(4000, 3)) * 3  # an input of another class, by sampling
+    other = samples[net.classify(samples) != net.classify(x)[0]]
+    point = other[np.argmin(np.linalg.norm(other - x, axis=1))]
+    r = oae_branch_and_bound(net, x, "l2", time_limit=1e-9, known_adversarial=point)
+    assert r.status == "time_limit" and not r.certified
+    assert r.witness == point.tolist() and r.upper_bound == pytest.approx(
+        np.linalg.norm(point - x), rel=1e-12)
+    assert r.lower_bound <= r.upper_bound
+    assert exact_class_by_hand(net, r.witness) == r.witness_class != r.cls
+    # a point of x's own class is not taken
+    same = oae_branch_and_bound(net, x, "l2", time_limit=1e-9, known_adversarial=x)
+    assert same.witness is None and not same.certified
+
+
+def test_cli_gap_cells() -> None:
+    from actlab.cli.cmd_oae import _gap
+
+    assert _gap(-1.1102230246251565e-16, 0.5511) == "+0"  # rounding, not a closer point
+    assert _gap(0.16239, 0.322) == "+0.162"
+    assert _gap(None, 0.3) == "no exact distance"
+
+
+def test_figure_range_holds_every_ball() -> None:
+    from actlab.figures.oae import _plot_range
+
+    results = [oae(xor_trained(), x, "l1") for x in XOR_X]
+    x_lo, x_hi, y_lo, y_hi = _plot_range(results, margin=0.0)
+    for r in results:  # an l1 ball lies in the square of side 2 r around its centre
+        assert x_lo <= r.x[0] - r.distance and r.x[0] + r.distance <= x_hi
+        assert y_lo <= r.x[1] - r.distance and r.x[1] + r.distance <= y_hi
+
+
 def test_multiclass_ties_go_to_the_lowest_index() -> None:
     # logits z = (x1, 0): class 0 iff x1 >= 0 (the tie at x1 = 0 goes to class 0)
     net = Network.from_arrays([[[1.0, 0.0]], [[1.0], [0.0]]], [[0.0], [0.0, 0.0]],

@@ -22,6 +22,16 @@ def _fmt(value: float | None, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
+def _gap(gap: float | None, distance: float) -> str:
+    """An attack's gap to the exact distance, signed; within rounding of 0 it is "+0" (an
+    attack's point is a real input of another class, so it cannot truly beat the infimum)."""
+    if gap is None:
+        return "no exact distance"
+    if abs(gap) <= 1e-12 * max(1.0, abs(distance)):
+        return "+0"
+    return f"{gap:+.3g}"
+
+
 def _vec(values: list[float] | None) -> str:
     return "-" if values is None else "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
 
@@ -116,7 +126,7 @@ def oae_command(
     if plot is not None:
         from actlab.figures.oae import plot_oae
 
-        plot_oae(plot, [(network, results, f"{network.name}: OAE ({norm})")])
+        plot_oae(plot, [(network, results, f"{network.name}: OAE ({norm})")], box=bounds)
     if json_out:
         rows = []
         for result, gaps in zip(results, attack_rows, strict=True):
@@ -159,7 +169,7 @@ def _print_table(name: str, norm: str, results, attack_rows) -> None:
                      witness_class, _fmt(result.lower_bound), certified]
         for a in gaps or []:
             cells.append("failed" if not a["success"] else
-                         f"{a['distance']:.4g} (+{_fmt(a['gap'], 3)})")
+                         f"{a['distance']:.4g} ({_gap(a['gap'], a['distance'])})")
         table.add_row(*cells)
     stdout.print(table)
     if results:

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.patches import Circle, Polygon
+from matplotlib.patches import Circle, Polygon, Rectangle
 
 from actlab.errors import ActlabError
 from actlab.figures.common import save_figure
@@ -24,10 +24,16 @@ from actlab.network import Network
 from actlab.oae.result import OAEResult
 
 CLASS_COLOURS = ("#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fc9272", "#d9d9d9")
+SAMPLE_COLOURS = ("#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525")  # darker
 
 
 def _plot_range(results: Sequence[OAEResult], margin: float = 0.6) -> tuple[float, ...]:
+    """The samples, their OAE points and whole balls (each within the square of side 2 r
+    around its sample), plus a margin."""
     pts = [r.x for r in results] + [r.point for r in results if r.point is not None]
+    for r in results:
+        if r.distance is not None and np.isfinite(r.distance):
+            pts += [np.subtract(r.x, r.distance), np.add(r.x, r.distance)]
     arr = np.array(pts, dtype=float)
     lo, hi = arr.min(axis=0) - margin, arr.max(axis=0) + margin
     return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
@@ -58,9 +64,11 @@ def _ball(ax: Axes, centre: Sequence[float], radius: float, norm: str, colour: s
 
 
 def draw_oae(ax: Axes, network: Network, results: Sequence[OAEResult], title: str = "",
-             resolution: int = 400, extent: tuple[float, float, float, float] | None = None
-             ) -> None:
-    """Draw decision regions, linear-region boundaries, samples, arrows and balls on ``ax``."""
+             resolution: int = 400, extent: tuple[float, float, float, float] | None = None,
+             box: tuple[float, float] | None = None) -> None:
+    """Draw decision regions, linear-region boundaries, samples, arrows and balls on ``ax``;
+    with ``box`` (the inputs' constraint) its outline too: a ball may cross the boundary
+    outside it."""
     if network.input_dim != 2:
         raise ActlabError("OAE figures need 2-D inputs")
     x_lo, x_hi, y_lo, y_hi = extent or _plot_range(results)
@@ -81,7 +89,7 @@ def draw_oae(ax: Axes, network: Network, results: Sequence[OAEResult], title: st
             ax.contour(gx, gy, values, levels=levels, colors="#4d4d4d", linewidths=0.8,
                        linestyles="-", alpha=0.7)
     for r in results:
-        colour = "#08306b" if r.cls == 0 else "#7f2704"
+        colour = SAMPLE_COLOURS[r.cls % len(SAMPLE_COLOURS)]
         ax.plot(*r.x, "o", color=colour, markersize=7, zorder=5)
         if r.point is None or r.distance is None:
             continue
@@ -93,6 +101,11 @@ def draw_oae(ax: Axes, network: Network, results: Sequence[OAEResult], title: st
         ax.plot(*r.point, "x", color="black", markersize=7, zorder=7)
         ax.annotate(f"{r.distance:.4f}", xy=(r.x[0] + dx / 2, r.x[1] + dy / 2), fontsize=8,
                     xytext=(4, 4), textcoords="offset points", zorder=8)
+    if box is not None:
+        lo, hi = box
+        ax.add_patch(Rectangle((lo, lo), hi - lo, hi - lo, fill=False, edgecolor="black",
+                               linewidth=1.0, linestyle="-.", zorder=4, label="input box"))
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
     ax.set_aspect("equal")
@@ -103,14 +116,15 @@ def draw_oae(ax: Axes, network: Network, results: Sequence[OAEResult], title: st
 
 
 def plot_oae(path: str | Path, panels: Sequence[tuple[Network, Sequence[OAEResult], str]],
-             extent: tuple[float, float, float, float] | None = None) -> Path:
+             extent: tuple[float, float, float, float] | None = None,
+             box: tuple[float, float] | None = None) -> Path:
     """One panel per (network, results, title); written atomically (PNG, SVG or PDF)."""
     if not panels:
         raise ActlabError("nothing to plot")
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.0), squeeze=False)
     try:
         for ax, (network, results, title) in zip(axes[0], panels, strict=True):
-            draw_oae(ax, network, results, title, extent=extent)
+            draw_oae(ax, network, results, title, extent=extent, box=box)
         fig.tight_layout()
         return save_figure(fig, path)
     finally:

@@ -44,6 +44,10 @@ from actlab.oae.result import OAEResult, agrees
 WITNESS_BUDGET = 5e-7  # the witness is at most this much farther than the distance
 STRICT_MARGIN = 1e-12  # margins in (-1e-9, 1e-12] are ambiguous: a witness decides
 AMBIGUOUS_MARGIN = 1e-9
+# "no input of another class" is re-checked from the reference point when x is farther from it
+# than this (per coordinate): nearer, the offsets' rounding (~1e-16 |x|) stays far below the
+# solvers' tolerances; the seed's network first lost a region at |x| = 1e16
+CONFIRM_BEYOND = 1e3
 
 
 @dataclass(order=True)
@@ -217,14 +221,48 @@ def closest_in_region(network: Network, x0: FloatArray, c0: int, region: Polyhed
     return out
 
 
+def _verified_adversarial(network: Network, x0: FloatArray, c0: int, point: ArrayLike | None,
+                          box: tuple[float, float] | None) -> tuple[FloatArray, int] | None:
+    """``point`` and its class when it is an input of another class than c0 (in float64 and in
+    exact rational arithmetic) inside the box; None otherwise."""
+    if point is None:
+        return None
+    w = np.asarray(point, dtype=np.float64).ravel()
+    if w.shape != x0.shape or not np.all(np.isfinite(w)):
+        return None
+    if box is not None and not np.all((w >= box[0]) & (w <= box[1])):
+        return None
+    cls = int(network.classify(w)[0])
+    if cls == c0 or exact_class(network, w) != cls:
+        return None
+    return w, cls
+
+
+def reference_point(dim: int, box: tuple[float, float] | None) -> FloatArray:
+    """Where a global claim ("no input of another class") is double-checked: the origin, or
+    the box's centre."""
+    return np.full(dim, 0.0 if box is None else 0.5 * (box[0] + box[1]))
+
+
 def oae_branch_and_bound(network: Network, x: ArrayLike, which: str = "l2",
                          box: tuple[float, float] | None = None,
                          time_limit: float | None = None,
-                         upper_bound: float = math.inf) -> OAEResult:
+                         upper_bound: float = math.inf,
+                         known_adversarial: ArrayLike | None = None,
+                         confirm_global: bool = True) -> OAEResult:
     """Exact optimal adversarial example of ``x`` (see the module docstring).
 
     ``upper_bound``: a known distance to some input of another class (e.g. from an attack);
-    only used to prune. ``time_limit`` (seconds): stop with the certified bracket so far."""
+    only used to prune. ``known_adversarial``: that input, if known; it is the answer when the
+    search finds nothing better (e.g. at a time limit), once verified. ``time_limit``
+    (seconds): stop with the certified bracket so far.
+
+    "No input of another class" is a claim about the whole input space (or box), not about x:
+    far from the origin the shifted offsets W x + b round away thin regions (the seed's network
+    at x = (1e16, 1e16) lost its class-1 strip), so with ``confirm_global`` that claim is
+    checked once more from ``reference_point`` when x is farther than CONFIRM_BEYOND from it;
+    if an input of another class turns up there,
+    the result is an uncertified bracket [0, its distance] instead."""
     start = time.perf_counter()
     if which not in NORMS:
         raise ActlabError(f"unknown norm {which!r} (use l2, linf or l1)")
@@ -308,6 +346,23 @@ def oae_branch_and_bound(network: Network, x: ArrayLike, which: str = "l2",
             heapq.heappush(heap, _Node(child_bound, seq, child_lb, child_point, poly, layer,
                                        unit, pre, slopes, intercepts))
     lower = min(best.lower_bound, open_lb, unresolved_lb)
+    known = _verified_adversarial(network, x0, c0, known_adversarial, box)
+    if best.witness is None and known is not None:  # nothing closer found: the known input
+        known_distance = norm(known[0] - x0, which)
+        best = _Best(known_distance, known_distance, known[0], *known)
+    if best.witness is None and status == "optimal" and math.isinf(unresolved_lb) \
+            and confirm_global:
+        known, confirmed = _confirm_no_adversarial(network, x0, c0, which, box, time_limit,
+                                                   start)
+        if known is not None:
+            notes.append("float64 cannot resolve the regions at this input's magnitude: no "
+                         "input of another class was found from x, but one exists (found from "
+                         "the reference point); bracket [0, its distance]")
+            status = "imprecise"
+            open_lb = lower = 0.0
+            best = _Best(norm(known[0] - x0, which), 0.0, known[0], *known)
+        elif not confirmed:
+            status = "time_limit"
     if best.witness is None:
         distance = None
         certified = status == "optimal" and math.isinf(unresolved_lb)
@@ -328,3 +383,23 @@ def oae_branch_and_bound(network: Network, x: ArrayLike, which: str = "l2",
                f"{'QP' if which == 'l2' else 'LP'} per region, HiGHS; duality bounds)",
         status=status, seconds=time.perf_counter() - start, nodes=nodes, solver_calls=calls,
         notes=notes[:5])
+
+
+def _confirm_no_adversarial(network: Network, x0: FloatArray, c0: int, which: str,
+                            box: tuple[float, float] | None, time_limit: float | None,
+                            start: float) -> tuple[tuple[FloatArray, int] | None, bool]:
+    """Search once more from the reference point: (an input of another class than c0, False)
+    when one turns up, (None, True) when the search there proves there is none too (or x0 is
+    within CONFIRM_BEYOND of it), (None, False) when it ran out of time."""
+    ref = reference_point(len(x0), box)
+    if float(np.max(np.abs(ref - x0))) <= CONFIRM_BEYOND:
+        return None, True
+    own = _verified_adversarial(network, x0, c0, ref, box)
+    if own is not None:
+        return own, False
+    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - start),
+                                                    1e-3)
+    again = oae_branch_and_bound(network, ref, which, box, time_limit=remaining,
+                                 confirm_global=False)
+    known = _verified_adversarial(network, x0, c0, again.witness, box)
+    return known, known is None and again.status == "no_adversarial"

@@ -32,10 +32,17 @@ DUAL_ORD = {"l2": 2, "linf": 1, "l1": np.inf}
 ORD = {"l2": 2, "linf": np.inf, "l1": 1}
 INF = highspy.kHighsInf
 FEAS_TOL = 1e-9
+RETRY_OPTIONS: tuple[dict[str, object], ...] = ({}, {"simplex_strategy": 4}, {"solver": "ipm"})
 
 
 def norm(v: FloatArray, which: str) -> float:
-    """||v|| in the named norm."""
+    """||v|| in the named norm (l2 scaled by max |v_i|, so that it neither overflows nor
+    underflows: numpy's sum of squares makes ||(1e300, 1e300)||_2 infinite)."""
+    if which == "l2":
+        peak = float(np.max(np.abs(v), initial=0.0))
+        if peak == 0.0 or not np.isfinite(peak):
+            return peak
+        return peak * float(np.linalg.norm(np.asarray(v) / peak))
     return float(np.linalg.norm(v, ORD[which]))
 
 
@@ -160,7 +167,7 @@ def _solve(cost: FloatArray, A: FloatArray, row_upper: FloatArray, col_lower: Fl
     lp.a_matrix_.start_ = np.array(starts)
     lp.a_matrix_.index_ = np.array(indices, dtype=np.int64)
     lp.a_matrix_.value_ = np.array(values, dtype=np.float64)
-    h = _highs()
+    model: highspy.HighsModel | highspy.HighsLp = lp
     if hessian_diag is not None:
         model = highspy.HighsModel()
         model.lp_ = lp
@@ -171,11 +178,17 @@ def _solve(cost: FloatArray, A: FloatArray, row_upper: FloatArray, col_lower: Fl
         hess.index_ = list(range(n))
         hess.value_ = [float(v) for v in hessian_diag]
         model.hessian_ = hess
+    conclusive = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible,
+                  highspy.HighsModelStatus.kUnbounded)
+    for retry in RETRY_OPTIONS:  # HiGHS 1.16's dual simplex ends some small infeasible LPs
+        h = _highs()             # with status Unknown: then primal simplex, then IPM
+        for key, value in retry.items():
+            h.setOptionValue(key, value)
         h.passModel(model)
-    else:
-        h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
+        h.run()
+        status = h.getModelStatus()
+        if status in conclusive:
+            break
     if status == highspy.HighsModelStatus.kOptimal:
         sol = h.getSolution()
         return "optimal", np.array(sol.col_value), np.array(sol.row_dual)
@@ -200,7 +213,14 @@ def dual_lower_bound(A: FloatArray, b: FloatArray, lam: FloatArray, which: str) 
 
 
 def project(poly: Polyhedron, which: str) -> Projection:
-    """The closest point to 0 of the closure of ``poly`` in the named norm, with a bound."""
+    """The closest point to 0 of the closure of ``poly`` in the named norm, with a bound.
+
+    The problem is solved with b scaled by s = max(-b_i) (the farthest violated face, a lower
+    bound on the distance; for l2 only when s > 1) and the answer scaled back (distances are
+    positively homogeneous in b): the solvers' absolute tolerances (1e-7 for HiGHS) then mean
+    the same for a face 1e-9 away (without scaling, the LP took y = 0 as feasible and the linf
+    and l1 distances came out 0) and for one 1e8 away (NNLS lost the point and the l2 region
+    was dropped as infeasible)."""
     if poly.trivially_infeasible():
         return Projection(False, np.inf, None, np.inf)
     poly = poly.normalized()
@@ -208,6 +228,23 @@ def project(poly: Polyhedron, which: str) -> Projection:
     A, b = poly.A, poly.b
     if A.shape[0] == 0 or np.all(b >= 0):
         return Projection(True, 0.0, np.zeros(d), 0.0)
+    # NNLS reads ||r|| <= 1e-10 as "empty" (any point >= 1e10 away): never scale l2 up
+    s = float(np.max(-b)) if which != "l2" else max(1.0, float(np.max(-b)))
+    scaled = b / s
+    if not np.all(np.isfinite(scaled)):
+        s, scaled = 1.0, b
+    proj = _project_scaled(A, scaled, which)
+    if not proj.feasible or s == 1.0:
+        return proj
+    assert proj.point is not None
+    point = proj.point * s
+    distance = norm(point, which)
+    return Projection(True, distance, point, min(proj.lower_bound * s * (1.0 - 1e-15), distance))
+
+
+def _project_scaled(A: FloatArray, b: FloatArray, which: str) -> Projection:
+    """``project`` on unit rows with max(-b) = 1."""
+    d = A.shape[1]
     if which == "l2":
         return _project_l2(A, b)
     m = A.shape[0]

@@ -24,6 +24,11 @@ class OAEResult:
                  forward pass), no farther than distance + 1e-6; ``witness_class`` its class;
     lower_bound  a certified lower bound on the distance (by LP/QP duality and exhaustive
                  search); ``certified`` when lower_bound >= distance - 1e-7 (abs and rel).
+    status       e.g. "optimal" (searched to the end), "no_adversarial" (distance None,
+                 certified), "time_limit" (the bracket [lower_bound, upper_bound] so far),
+                 "imprecise" (branch and bound: float64 could not resolve the regions at this
+                 input's magnitude; the bracket is [0, the distance of an input of another
+                 class found from the reference point]); the MILP adds its own.
     """
 
     x: list[float]
