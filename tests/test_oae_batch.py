@@ -84,3 +84,21 @@ def test_cli_on_digits_with_workers(digits_net: Network, tmp_path, cli) -> None:
         assert a["distance"] == pytest.approx(b["distance"], rel=1e-9)
         expected = oae_branch_and_bound(digits_net, np.array(a["x"]), "linf", box=(0.0, 1.0))
         assert a["distance"] == pytest.approx(expected.distance, rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("limit", [0.001, 0.05, 0.3])
+def test_milp_bracket_at_a_time_limit_holds_the_exact_distance(digits_net: Network,
+                                                               test_points: np.ndarray,
+                                                               limit: float) -> None:
+    """Stopped early, the MILP's bracket [lower_bound, upper_bound] still holds the distance the
+    independent pattern search proves, and a certificate is only claimed when they agree."""
+    for x in test_points[:2]:
+        exact = oae_branch_and_bound(digits_net, x, "linf", box=(0.0, 1.0), time_limit=120)
+        assert exact.certified
+        stopped = oae_milp(digits_net, x, "linf", box=(0.0, 1.0), time_limit=limit)
+        assert stopped.lower_bound <= exact.distance * (1 + 1e-9) + 1e-12
+        if stopped.witness is not None:
+            assert stopped.upper_bound >= exact.distance * (1 - 1e-9) - 1e-12
+            assert exact_class(digits_net, np.array(stopped.witness)) != stopped.cls
+        if stopped.certified:
+            assert stopped.distance == pytest.approx(exact.distance, rel=1e-6, abs=1e-8)

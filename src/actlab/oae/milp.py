@@ -373,6 +373,20 @@ def _first_incumbent(enc: Encoding, network: Network, x0: FloatArray, c0: int, w
     return closest_in_region(network, x0, c0, region, Z, z, which, math.inf).best
 
 
+def _lower_bound(dual_bound: float, status: str, best: _Best, unresolved: float,
+                 radius: float | None) -> float:
+    """A lower bound on the distance to every input of another class: min of the MILP's dual
+    bound (the patterns still in it; +inf when it is infeasible; 0 when a stopped solve has no
+    finite bound), the cut-off patterns' bounds (the best one's, ambiguous leaves'), and the
+    search ball's radius (everything outside it is at least that far)."""
+    if status == "time_limit":
+        remaining = max(0.0, dual_bound * (1 - 1e-9)) if math.isfinite(dual_bound) else 0.0
+    else:
+        remaining = dual_bound * (1 - 1e-9) if math.isfinite(dual_bound) else math.inf
+    found = best.lower_bound if best.witness is not None else math.inf
+    return min(remaining, unresolved, found, math.inf if radius is None else float(radius))
+
+
 def oae_milp(network: Network, x: ArrayLike, which: str = "linf",
              box: tuple[float, float] | None = None, radius: float | None = None,
              tighten: bool = True, time_limit: float | None = None,
@@ -399,6 +413,7 @@ def oae_milp(network: Network, x: ArrayLike, which: str = "linf",
         return encode(network, x0, c0, which, lo, hi, tighten, r)
 
     best, dual_bound, status, notes, calls = _Best(), math.inf, "optimal", [], 0
+    unresolved = math.inf  # lower bound of cut-off patterns whose leaf check was ambiguous
     if known_adversarial is not None:
         seeded = _incumbent_from_point(network, x0, c0, which, box,
                                        np.asarray(known_adversarial, dtype=np.float64).ravel())
@@ -441,22 +456,21 @@ def oae_milp(network: Network, x: ArrayLike, which: str = "linf",
             best = leaf.best
         elif leaf.unresolved_lb < math.inf:
             status = "unresolved"
+            unresolved = min(unresolved, leaf.unresolved_lb)
         _no_good(enc, values)  # this pattern is now fully accounted for
     else:
         status = "cut_limit"
-    lower = dual_bound * (1 - 1e-9) if math.isfinite(dual_bound) else math.inf
+    lower = _lower_bound(dual_bound, status, best, unresolved, radius)
     if best.witness is None:
         distance, certified = None, False
-        if status == "optimal" and math.isinf(lower):
-            certified = box is not None and radius is None
+        if status == "optimal" and math.isinf(dual_bound):
+            certified = radius is None  # then the box was searched whole
             notes.append("no input of another class within the search "
                          + ("box" if radius is None else f"ball of radius {radius:.9g}"))
             status = "no_adversarial" if certified else "none_within_radius"
-            lower = math.inf if certified else float(radius or 0.0)
     else:
         distance = best.distance
-        lower = min(lower, best.lower_bound) if math.isfinite(lower) else best.lower_bound
-        certified = status == "optimal" and agrees(lower, distance)
+        certified = agrees(lower, distance)  # lower is global, whatever stopped the search
     return OAEResult(
         x=x0.tolist(), cls=c0, norm=which, distance=distance,
         point=None if best.point is None else best.point.tolist(),
