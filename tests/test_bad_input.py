@@ -152,3 +152,35 @@ def test_junk_options_never_crash(command: str, data: st.DataObject,
         assert_clean_error(result)
     else:
         json.loads(result.stdout)
+
+
+def test_plain_state_dict_takes_its_activation_from_act(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A state dict holds no activations: oae takes them from --act (else a clear error naming
+    --act), jumprelu retrofits it as the ReLU network it is assumed to be; both then give the
+    seed network's closed-form distances, sqrt(2)/4."""
+    import math
+
+    import torch
+
+    seq = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    with torch.no_grad():
+        for param, value in zip(seq.parameters(), [[[1.0, 1.0], [1.0, 1.0]], [0.0, -1.0],
+                                                   [[1.0, -2.0]], [-0.5]], strict=True):
+            param.copy_(torch.tensor(value))
+    state = tmp_path / "sd.pt"
+    torch.save(seq.state_dict(), state)
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps({"x": [[0, 0], [1, 1]], "y": [0, 0]}))
+    missing = run_in_process(capsys, "oae", "--model", str(state), "--data", str(data))
+    assert_clean_error(missing)
+    assert "--act" in missing.stderr
+    expected = pytest.approx([math.sqrt(2) / 4] * 2, rel=1e-12)
+    done = run_in_process(capsys, "oae", "--model", str(state), "--act", "relu", "--data",
+                          str(data), "--json")
+    assert done.code == 0, done.stderr
+    assert [r["distance"] for r in json.loads(done.stdout)["results"]] == expected
+    sweep = run_in_process(capsys, "jumprelu", "--model", str(state), "--q", "0", "--data",
+                           str(data), "--json")
+    assert sweep.code == 0, sweep.stderr
+    assert json.loads(sweep.stdout)["rows"][0]["distances"] == expected

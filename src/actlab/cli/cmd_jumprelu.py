@@ -49,7 +49,7 @@ def jumprelu_command(
 
         figure_format(plot)
         writable_target(plot)
-    network = load_model(model)
+    network = load_model(model, activations="relu")  # a plain state dict: the ReLU net retrofitted
     inputs, _ = load_inputs(model, data)
     labels = (load_data(data).y if data is not None else models.builtin_data(model).y)
     if inputs.shape[1] != network.input_dim:

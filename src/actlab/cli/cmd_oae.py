@@ -102,7 +102,7 @@ def oae_command(
             raise ActlabError("--workers sets local processes; a Dask scheduler brings its "
                               "own workers: give one of the two")
     bounds = parse_box(box)
-    network = load_model(model)
+    network = load_model(model, activations=act)  # --act names a state dict's too
     if act is not None:
         network = network.with_hidden_activation(act)
     inputs, _ = load_inputs(model, data)
