@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from actlab.cli.main import run
+from actlab.errors import ActlabError
 from conftest import CliResult, assert_clean_error, run_cli
 
 HOMEWORK = ["relu", "sigmoid", "plu:alpha=0.2,c=1", "swish:beta=1", "elu:alpha=0.1", "gelu"]
@@ -114,6 +115,15 @@ def test_plot_formats(actlab, tmp_path: Path, fmt: str) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
 
 
+def test_outputs_are_deterministic(actlab, tmp_path: Path) -> None:
+    args = ["regions", "--act", "swish:beta=2.5", "--act", "expr:max(x, tanh(x))", "--json"]
+    first, second = actlab(*args).stdout, actlab(*args).stdout
+    assert first == second and json.loads(first)
+    for name in ("a.svg", "b.svg"):
+        assert actlab("regions", "--act", "gelu", "--plot", str(tmp_path / name)).code == 0
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+
+
 def test_plot_subprocess_png(tmp_path: Path) -> None:
     out = tmp_path / "r.png"
     result = run_cli("regions", "--act", "gelu", "--plot", str(out), "--json")
@@ -132,7 +142,7 @@ def test_failed_figure_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None
         raise OSError("disk full")
 
     monkeypatch.setattr(Figure, "savefig", broken)
-    with pytest.raises(OSError):
+    with pytest.raises((OSError, ActlabError), match="disk full"):
         plot_regions([gradient_regions("relu")], tmp_path / "r.png")
     assert list(tmp_path.iterdir()) == []
 
@@ -150,6 +160,7 @@ def test_bad_spec_subprocess(tmp_path: Path) -> None:
     ["--act", "expr:import os"], ["--fast", "0.1", "--slow", "0.5"], ["--fast", "nan"],
     ["--fast", "inf"], ["--slow", "-1"], ["--fast", "abc"], ["--range", "5,-5"],
     ["--range", "abc"], ["--range", "1,2,3"], ["--range", "nan,1"], ["--range", "0,inf"],
+    ["--range", "-1e308,1e308"], ["--act", "expr:(10**999)**999*x"],
     ["--plot", "{tmp}/out.txt"], ["--plot", "{tmp}/missing/out.png"], ["--plot", "{tmp}"],
     ["--bogus"]])
 def test_bad_input_is_one_line_exit_2(actlab, tmp_path: Path, args: list[str]) -> None:

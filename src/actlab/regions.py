@@ -39,10 +39,9 @@ from actlab.errors import ActlabError
 
 INF = math.inf
 REGIONS = ("fast", "active", "slow", "inactive")
-ROOT_XTOL = 1e-14
+ROOT_XTOL = 1e-14  # absolute tolerance of a root, scaled down for roots of magnitude below 1
 ROOT_RTOL = 4 * np.finfo(float).eps
-MAX_DOUBLINGS = 1100
-ZERO_TOL = 1e-12  # |f'(c)| below this at a split point without a sign change counts as f'(c) = 0
+MAX_DOUBLINGS = 2200
 TIE_RTOL = 1e-12  # values this close to the maximum of |f'| count as attaining it
 
 
@@ -159,8 +158,10 @@ def merge_pieces(pieces: Sequence[_Piece]) -> tuple[Interval, ...]:
 
 # --- the structure of f' ------------------------------------------------------------------
 def _derivative_at(activation: Activation, x: float) -> float:
+    """f'(x) as a float (``derivative_accurate``: 60 digits for ``expr:``, whose float64
+    formula can cancel, 1e10 - 1e10 tanh(1e10 x)^2)."""
     with np.errstate(all="ignore"):
-        return float(activation.derivative(x))
+        return activation.derivative_accurate(x)
 
 
 @dataclass(frozen=True)
@@ -181,9 +182,9 @@ def _stretch_sign(activation: Activation, lo: float, hi: float) -> int:
     if math.isinf(lo) and math.isinf(hi):
         probes = [0.0, 1.0, -1.0]
     elif math.isinf(lo):
-        probes = [hi - 0.5 ** k for k in range(0, 40)]
+        probes = [hi - max(1.0, abs(hi)) * 0.5 ** k for k in range(0, 60)]
     elif math.isinf(hi):
-        probes = [lo + 0.5 ** k for k in range(0, 40)]
+        probes = [lo + max(1.0, abs(lo)) * 0.5 ** k for k in range(0, 60)]
     else:
         probes = [lo + (hi - lo) * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 0.01, 0.99)]
     for x in probes:
@@ -216,13 +217,18 @@ def split_points(activation: Activation,
 
 def _is_zero_of_derivative(activation: Activation, left: Stretch, right: Stretch,
                            value: float) -> bool:
-    """A smooth split point c is a zero of f' when f' changes sign across it (f' is continuous
-    at c and has no zero inside the neighbouring stretches), or when |f'(c)| is negligible."""
-    if abs(value) <= ZERO_TOL:
+    """A smooth split point c is a zero of f' when f'(c) = 0 in float64, when f' changes sign
+    across it (f' is continuous at c and has no zero inside the neighbouring stretches: the
+    computed c of a zero is within rounding of it), or, with no sign change, when the
+    activation says f' vanishes there (``derivative_vanishes``: no tolerance on |f'(c)|, so
+    x**3/3 + 1e-13 x is slow at 0, not inactive)."""
+    if value == 0.0:
         return True
     s_left = _constant_sign(left) or _stretch_sign(activation, left.lo, left.hi)
     s_right = _constant_sign(right) or _stretch_sign(activation, right.lo, right.hi)
-    return s_left * s_right < 0
+    if s_left * s_right < 0:
+        return True
+    return activation.derivative_vanishes(left.hi)
 
 
 def _constant_sign(stretch: Stretch) -> int:
@@ -254,8 +260,8 @@ def derivative_structure(activation: Activation) -> Structure:
                   lim_hi if math.isinf(s.hi) else points[s.hi].left_limit) for s in stretches)
     for s, pair in zip(stretches, ends, strict=True):
         if any(math.isnan(v) for v in pair):
-            raise ActlabError(f"{activation.spec}: f' has no limit at an end of "
-                              f"({s.lo:g}, {s.hi:g})")
+            raise ActlabError(f"{activation.spec}: f' has no limit, or cannot be evaluated "
+                              f"in float64 (NaN), at an end of ({s.lo:g}, {s.hi:g})")
     return Structure(stretches, points, ends)
 
 
@@ -278,11 +284,14 @@ def _gap(activation: Activation, stretch: Stretch, ends: tuple[float, float],
 
 def _probe_outward(h: Callable[[float], float], anchor: float, direction: int,
                    want: int) -> tuple[float, float]:
-    """Walk from anchor by doubling steps (anchor + direction 2^k) until h has sign ``want``;
-    return (last point without it or anchor, first point with it)."""
+    """Walk from anchor by doubling steps (anchor + direction |anchor| 2^k, or 2^k from 0)
+    until h has sign ``want``; return (last point without it or anchor, first point with it).
+    Steps scale with the anchor, so a crossing near 1e-300 (swish:beta=1e300) is bracketed
+    tightly and one near 1e300 is reached."""
     near = anchor
-    for k in range(MAX_DOUBLINGS):
-        x = anchor + direction * 2.0**k
+    unit = abs(anchor) if anchor != 0 else 1.0
+    for k in range(-60 if anchor == 0 else 0, MAX_DOUBLINGS):
+        x = anchor + direction * unit * 2.0**k
         if not math.isfinite(x):
             break
         s = _sign(h(x))
@@ -328,7 +337,12 @@ def threshold_root(activation: Activation, stretch: Stretch, ends: tuple[float, 
     elif hb == 0:
         root = b
     else:
-        root = float(brentq(h, a, b, xtol=ROOT_XTOL, rtol=ROOT_RTOL, maxiter=500))
+        xtol = ROOT_XTOL * min(1.0, max(abs(a), abs(b))) or 5e-324
+        try:
+            root = float(brentq(h, a, b, xtol=xtol, rtol=ROOT_RTOL, maxiter=1000))
+        except (RuntimeError, ValueError) as error:  # no convergence; f' not finite in float64
+            raise ActlabError(f"{activation.spec}: cannot locate where |f'| = {t:g} in "
+                              f"({a:g}, {b:g}): {error}") from None
     if not stretch.lo < root < stretch.hi:
         return None  # the crossing is at an end (rounding): the split point decides there
     return root

@@ -1,8 +1,8 @@
 """The activation catalogue: value, derivative, breakpoints, stretches, linear pieces, torch twin.
 
 >>> from actlab.activations import parse_activation
->>> parse_activation("plu:alpha=0.2,c=1").value([2.0]).tolist()
-[1.2]
+>>> parse_activation("plu:alpha=0.2,c=1").value([-2.5, 0.5, 2.5]).tolist()
+[-1.3, 0.5, 1.3]
 """
 
 from actlab.activations.base import Activation, Breakpoint, LinearPiece, Param, Stretch

@@ -198,6 +198,17 @@ class Activation(ABC):
         points where the formula changes."""
         return ()
 
+    def derivative_accurate(self, x: float) -> float:
+        """f'(x) at one point, as accurately as a float holds it (default: ``derivative``;
+        ``expr:`` evaluates in 60 digits where its float64 formula may cancel)."""
+        return float(self.derivative(x))
+
+    def derivative_vanishes(self, x: float) -> bool:
+        """Whether f'(x) = 0 at a smooth split point x across which f' keeps its sign (a zero
+        of f' that does not change sign). Default: f'(x) is 0 in float64; the catalogue's
+        zeros of f' all change sign, ``expr:`` decides in 60-digit arithmetic."""
+        return float(self.derivative(x)) == 0.0
+
     @abstractmethod
     def derivative_limits(self) -> tuple[float, float]:
         """(lim f'(x) as x -> -inf, lim f'(x) as x -> +inf)."""

@@ -2,23 +2,32 @@
 
 Safety: the text is parsed with ``ast.parse(mode="eval")`` and converted node by node into a
 sympy expression; only numbers, ``x``, ``pi``, ``e``, the operators + - * / ** and the functions
-in ``FUNCTIONS`` are accepted. Nothing the user writes is ever passed to ``eval``.
+in ``FUNCTIONS`` are accepted. Nothing the user writes is ever passed to ``eval``. Constants
+must be real and within 1e-308..1e308 (checked before sympy computes 10**999**999), at most
+500 characters, exponents at most 1000.
 
 Non-smooth functions (abs, max, min, relu, step, sign) are allowed: their switching points are
-found by root refinement and become breakpoints, with one-sided derivatives computed exactly by
-differentiating the active branch on each side. The derivative used at a breakpoint is the left
-one (so relu'(0) = 0 as in PyTorch, and |x|'(0) = -1); step(x) = 1 for x >= 0.
+found by root refinement and split the line; where f jumps or the one-sided derivatives differ
+they are breakpoints, with one-sided derivatives computed exactly by differentiating the active
+branch on each side. On each stretch f' is the derivative of the branch active there. The
+derivative used at a breakpoint is the left one (so relu'(0) = 0 as in PyTorch, and
+|x|'(0) = -1); step(x) = 1 for x >= 0.
 
 The function must be real and finite on the whole real line (sqrt(x), log(x), 1/x are
 rejected); jumps are allowed (step).
 
-Critical points of f' are found by scanning f'' and f' on [-1e6, 1e6] and refining sign changes;
-beyond that range monotonicity is not proven (``tail_proof`` says so).
+Critical points of f' are the sign changes of f'' and f' on a grid over [-1e6, 1e6] (step 1e-3
+near 0, logarithmic outwards and down to 1e-12), confirmed and bisected in 60-digit arithmetic,
+and where float64 cannot tell a sign (underflow, overflow, cancellation) sampled at up to 960
+digits. A stretch has constant f' only if sympy says so. Beyond the grid monotonicity is not
+proven (``tail_proof`` says so); a feature narrower than the grid spacing between grid points
+(exp(-(x - 5000.3)**2), spacing 12 there) can be missed.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import itertools
 import math
@@ -30,7 +39,7 @@ import scipy.special
 import sympy as sp
 from numpy.typing import ArrayLike
 
-from actlab.activations.base import INF, Activation, Breakpoint, FloatArray, as_float_array
+from actlab.activations.base import Activation, Breakpoint, FloatArray, as_float_array
 from actlab.errors import ActlabError
 
 if TYPE_CHECKING:
@@ -39,8 +48,14 @@ if TYPE_CHECKING:
 X = sp.Symbol("x", real=True)
 MAX_LENGTH = 500
 MAX_EXPONENT = 1000
+MAX_NUMBER_LOG10 = 308  # constants (also computed ones, 10**400) must fit a float64
 SCAN_LIMIT = 1e6
-MAX_TURNING_POINTS = 1000
+MAX_TURNING_POINTS = 200
+NOISE_EPS = 64 * np.finfo(float).eps  # a float64 sum below this times sum |terms| is noise
+ROBUST_DIGITS = (60, 120, 240, 480, 960)
+UNRESOLVED_SAMPLES = 200
+MAX_DOMAIN_OPS = 16  # sympy's continuous_domain: 0.2 s at 16 operations, 40 s at 24
+MAX_LIMIT_OPS = 60  # sympy's limit (gruntz) takes minutes on larger derivatives: sample instead
 
 
 class sigmoid(sp.Function):
@@ -52,6 +67,11 @@ class sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: Any) -> sp.Expr:
         return 1 / (1 + sp.exp(-arg))
 
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        if not self.args[0].is_number:
+            return None
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
 
 class softplus(sp.Function):
     """softplus(u) = log(1 + exp(u)); its derivative is sigmoid(u)."""
@@ -61,6 +81,11 @@ class softplus(sp.Function):
 
     def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.log(1 + sp.exp(arg))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        if not self.args[0].is_number:
+            return None
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
 
 def _elementary(expr: sp.Expr) -> sp.Expr:
@@ -130,8 +155,37 @@ def parse_expression(text: str) -> sp.Expr:
 
 
 def _convert(node: ast.AST) -> sp.Expr:
+    """One AST node as sympy, every constant bounded by 10**MAX_NUMBER_LOG10 in magnitude."""
+    result = _convert_node(node)
+    if result.is_Number and not result.is_zero and abs(_log10(result)) > MAX_NUMBER_LOG10:
+        raise ActlabError(f"expr: numbers beyond 1e{MAX_NUMBER_LOG10} in magnitude (or below "
+                          f"1e-{MAX_NUMBER_LOG10}) are not accepted")
+    if not result.free_symbols and result.is_real is False:
+        raise ActlabError(f"expr: {ast.unparse(node)!r} is not a real number")
+    return result
+
+
+def _log10(number: sp.Expr) -> float:
+    """log10 |number| of a non-zero sympy number, without converting it to a float first."""
+    with mpmath.workdps(15):
+        return float(mpmath.log10(abs(mpmath.mpf(sp.Float(number, 15)))))
+
+
+def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+    """base**exponent, refusing to compute a constant beyond 10**MAX_NUMBER_LOG10 (which sympy
+    would evaluate exactly: ((9**999)**999)**999 has billions of digits)."""
+    if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+        raise ActlabError(f"expr: exponents above {MAX_EXPONENT} are not accepted")
+    numbers = base.is_Number and exponent.is_Number and not base.is_zero
+    if numbers and abs(_log10(base) * float(exponent)) > MAX_NUMBER_LOG10:
+        raise ActlabError(f"expr: numbers beyond 1e{MAX_NUMBER_LOG10} in magnitude (or "
+                          f"below 1e-{MAX_NUMBER_LOG10}) are not accepted")
+    return base**exponent
+
+
+def _convert_node(node: ast.AST) -> sp.Expr:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        if not math.isfinite(node.value):
+        if isinstance(node.value, float) and not math.isfinite(node.value):
             raise ActlabError("expr: numbers must be finite")
         return sp.Integer(node.value) if isinstance(node.value, int) else sp.Float(node.value)
     if isinstance(node, ast.Name):
@@ -144,15 +198,16 @@ def _convert(node: ast.AST) -> sp.Expr:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY_OPS:
         return _BINARY_OPS[type(node.op)](_convert(node.left), _convert(node.right))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        base, exponent = _convert(node.left), _convert(node.right)
-        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
-            raise ActlabError(f"expr: exponents above {MAX_EXPONENT} are not accepted")
-        return base**exponent
+        return _power(_convert(node.left), _convert(node.right))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         if node.func.id not in FUNCTIONS:
             known = ", ".join(sorted(FUNCTIONS))
             raise ActlabError(f"expr: unknown function {node.func.id!r} (known: {known})")
-        return FUNCTIONS[node.func.id](*(_convert(a) for a in node.args))
+        args = [_convert(a) for a in node.args]
+        try:
+            return FUNCTIONS[node.func.id](*args)
+        except (ValueError, TypeError, ArithmeticError) as error:  # e.g. max of a complex
+            raise ActlabError(f"expr: {ast.unparse(node)!r}: {error}") from None
     raise ActlabError(f"expr: {ast.unparse(node)!r} is not allowed "
                       "(numbers, x, pi, e, + - * / **, and known functions only)")
 
@@ -231,6 +286,11 @@ def _without_delta(expr: sp.Expr) -> sp.Expr:
     """Drop DiracDelta terms (jumps are recorded as breakpoints) and make Heaviside(0) = 0
     where sympy's derivative of max/relu left it at 1/2 (PyTorch: relu'(0) = 0)."""
     expr = expr.replace(sp.DiracDelta, lambda *a: sp.Integer(0))
+    expr = expr.replace(  # d/dx sign(g(x)), left unevaluated by sympy: 0 but at jumps
+        lambda e: isinstance(e, sp.Derivative) and isinstance(e.expr, sp.sign | sp.Heaviside),
+        lambda e: sp.Integer(0))
+    if expr.has(sp.Derivative, sp.Subs):
+        raise ActlabError(f"expr: sympy cannot differentiate part of it ({expr})"[:300])
     return expr.replace(lambda e: isinstance(e, sp.Heaviside) and e.args[1:] == (sp.S.Half,),
                         lambda e: sp.Heaviside(e.args[0], 0))
 
@@ -242,13 +302,42 @@ class _Compiled:
     def __init__(self, expr: sp.Expr) -> None:
         self.expr = expr
         self._np = sp.lambdify(X, expr, modules=_NUMERIC_MODULES)
-        self._mp = sp.lambdify(X, expr, modules=_MP_MODULES)
+        self._mp = sp.lambdify(X, _exp_powers(expr), modules=_MP_MODULES)
+        self._terms = ([sp.lambdify(X, t, modules=_NUMERIC_MODULES) for t in expr.args]
+                       if isinstance(expr, sp.Add) else [])
 
     def __call__(self, x: ArrayLike) -> FloatArray:
-        x = as_float_array(x)
+        return _evaluate(self._np, as_float_array(x))
+
+    def resolved_signs(self, x: FloatArray) -> FloatArray:
+        """Sign of the value at each x in float64, and 0 where float64 cannot tell: the value
+        is not finite, or a sum is below the rounding noise of its terms (NOISE_EPS times the
+        sum of |term|: exp(x)/(1 + exp(x)) - exp(2x)/(1 + exp(x))**2 at x = 40)."""
+        values = self(x)
+        scale = np.abs(values)
         with np.errstate(all="ignore"):
-            out = np.asarray(self._np(x), dtype=np.float64)
-        return np.broadcast_to(out, x.shape).copy() if out.shape != x.shape else out
+            for term in self._terms:
+                scale = scale + np.abs(_evaluate(term, x))
+        definite = np.isfinite(values) & (np.abs(values) > NOISE_EPS * scale)
+        return np.where(definite, np.sign(values), 0.0)
+
+    def robust_sign(self, x: float) -> int | None:
+        """Sign of the value at x in mpmath at 60, 120, ... 960 digits, once two successive
+        precisions agree (to 1e-3, or both exactly 0); None when they never do or the value is
+        undefined (cancellation beyond 960 digits: exp(x)/(1 + exp(x)) - ... at x = 1e6)."""
+        previous = None
+        for digits in ROBUST_DIGITS:
+            try:
+                with mpmath.workdps(digits):
+                    value = self._mp(mpmath.mpf(x))
+            except (ValueError, ZeroDivisionError, TypeError, ArithmeticError, ActlabError):
+                return None
+            if not (isinstance(value, mpmath.mpf) and mpmath.isfinite(value)):
+                return None
+            if previous is not None and abs(value - previous) <= 1e-3 * abs(value):
+                return 0 if value == 0 else (1 if value > 0 else -1)
+            previous = value
+        return None
 
     def precise(self, x: float) -> mpmath.mpf:
         with mpmath.workdps(_MP_DIGITS):
@@ -260,19 +349,47 @@ class _Compiled:
             return 0 if value == 0 else (1 if value > 0 else -1)
 
 
+def _exp_powers(expr: sp.Expr) -> sp.Expr:
+    """b**u with a constant b > 0 and u depending on x written exp(u log b), for mpmath: its
+    b**u with an integral u of a million bits (u = cosh(x) at x = 1e6) squares a million
+    times, exp stops at 2**1024 (``_mp_exp``)."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Pow) and e.base.is_number and e.base.is_positive is True
+        and bool(e.exp.free_symbols),
+        lambda e: sp.exp(e.exp * sp.log(e.base), evaluate=False))
+
+
+def _evaluate(fn: Any, x: FloatArray) -> FloatArray:
+    """A lambdified function on a float64 array: warnings silenced, complex results (a negative
+    number to a fractional power) as NaN, scalars broadcast to the shape of x."""
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(x))
+        if np.iscomplexobj(out):
+            out = np.where(out.imag == 0, out.real, np.nan)
+        out = out.astype(np.float64)
+    return np.broadcast_to(out, x.shape).copy() if out.shape != x.shape else out
+
+
 def _compile(expr: sp.Expr) -> _Compiled:
     return _Compiled(expr)
 
 
-def _bisect(fn: _Compiled, lo: float, hi: float) -> float:
-    """Root of fn in [lo, hi] (signs differ at the ends, checked in 60 digits), bisected in
-    60-digit arithmetic down to adjacent doubles."""
-    s_lo = fn.sign(lo)
+def _bisect(fn: _Compiled, lo: float, hi: float, robust: bool = False) -> float:
+    """Root of fn in [lo, hi] (signs differ at the ends), bisected down to adjacent doubles in
+    60-digit arithmetic (``robust``: with ``robust_sign``, where 60 digits cancel)."""
+    sign = fn.robust_sign if robust else fn.sign
+    if lo < 0.0 < hi and fn.robust_sign(0.0) == 0:
+        return 0.0  # exactly (bisection of x - tanh(x) would stop near 1e-62)
+    s_lo = sign(lo)
     for _ in range(2000):
         mid = 0.5 * (lo + hi)
         if mid in (lo, hi):
             break
-        s_mid = fn.sign(mid)
+        s_mid = sign(mid)
+        if s_mid == 0 and not robust:  # 0 in 60 digits: a zero, or x - tanh(x) at 1e-31
+            s_mid = fn.robust_sign(mid)
+        if s_mid is None:
+            break
         if s_mid == 0:
             return mid
         if s_mid == s_lo:
@@ -295,34 +412,52 @@ def _switching_functions(expr: sp.Expr) -> list[sp.Expr]:
 
 
 def _scan_grid() -> FloatArray:
-    """Dense near 0, logarithmic out to +-SCAN_LIMIT."""
+    """Step 1e-3 on [-50, 50], logarithmic out to +-SCAN_LIMIT, and logarithmic in to +-1e-12
+    (features at a small scale around 0, tanh(1e6 x), fall between the linear points)."""
     inner = np.linspace(-50.0, 50.0, 100_001)
     outer = np.logspace(math.log10(50.0), math.log10(SCAN_LIMIT), 4_000)[1:]
-    return np.concatenate([-outer[::-1], inner, outer])
+    tiny = np.logspace(-12.0, -3.0, 1_801)[:-1]
+    return np.unique(np.concatenate([-outer, inner, outer, -tiny, tiny]))
 
 
-def _sign_change_roots(fn: _Compiled, grid: FloatArray) -> list[float]:
-    """Roots of fn where its sign changes between grid points. Candidates come from float64;
-    each is kept only if the change is confirmed in 60-digit arithmetic (rounding noise and
-    underflow in the tails create false ones), then bisected to adjacent doubles."""
-    values = fn(grid)
-    signs = np.where(np.isfinite(values), np.sign(values), 0.0)
-    definite = np.nonzero(signs != 0)[0]
-    changes = np.count_nonzero(signs[definite[:-1]] != signs[definite[1:]])
-    if changes > MAX_TURNING_POINTS:
-        raise ActlabError(f"expr: more than {MAX_TURNING_POINTS} sign changes of a derivative "
-                          "on [-1e6, 1e6] (oscillating functions are not supported)")
+def _sign_change_roots(fn: _Compiled, grid: FloatArray, what: str = "f''") -> list[float]:
+    """Roots of fn where its sign changes between grid points, bisected to adjacent doubles in
+    60-digit arithmetic. Candidates come from the float64 signs that rounding cannot flip
+    (``resolved_signs``), each confirmed in 60 digits. Where float64 cannot tell the sign
+    (underflow, overflow, cancellation), up to UNRESOLVED_SAMPLES of those grid points get
+    their sign at 60 to 960 digits (``robust_sign``); a sign change next to one of them is
+    bisected (in that arithmetic where 60 digits do not suffice)."""
+    signs = fn.resolved_signs(grid)
+    oscillating = ActlabError(f"expr: more than {MAX_TURNING_POINTS} sign changes of {what} on "
+                              f"[-{SCAN_LIMIT:g}, {SCAN_LIMIT:g}] (oscillating functions are "
+                              "not supported)")
+    known = {int(i): int(signs[i]) for i in np.nonzero(signs != 0)[0]}
+    unknown = np.nonzero(signs == 0)[0]
+    sampled: dict[int, int] = {}
+    if unknown.size:
+        picks = np.unique(unknown[np.linspace(0, unknown.size - 1,
+                                              min(UNRESOLVED_SAMPLES, unknown.size)).astype(int)])
+        sampled = {int(k): s for k in picks if (s := fn.robust_sign(float(grid[k])))}
+    sequence = sorted({**known, **sampled}.items())
+    pairs = [(a, b) for (a, sa), (b, sb) in itertools.pairwise(sequence) if sa != sb]
+    if len(pairs) > 20 * MAX_TURNING_POINTS:
+        raise oscillating
     roots = []
-    for i, j in itertools.pairwise(definite):
-        if signs[i] == signs[j]:
-            continue
-        s_lo, s_hi = fn.sign(grid[i]), fn.sign(grid[j])
-        if s_lo == 0:
-            roots.append(float(grid[i]))
-        elif s_hi == 0:
-            roots.append(float(grid[j]))
-        elif s_lo != s_hi:
-            roots.append(_bisect(fn, float(grid[i]), float(grid[j])))
+    for a, b in pairs:
+        lo, hi = float(grid[a]), float(grid[b])
+        s_lo, s_hi = fn.sign(lo), fn.sign(hi)
+        if a not in sampled and b not in sampled and s_lo == s_hi:
+            continue  # float64 rounding noise
+        r_lo = sampled[a] if a in sampled else fn.robust_sign(lo)
+        r_hi = sampled[b] if b in sampled else fn.robust_sign(hi)
+        if r_lo == 0:
+            roots.append(lo)
+        elif r_hi == 0:
+            roots.append(hi)
+        elif r_lo is not None and r_hi is not None and r_lo != r_hi:
+            roots.append(_bisect(fn, lo, hi, robust=(s_lo, s_hi) != (r_lo, r_hi)))
+        if len(roots) > MAX_TURNING_POINTS:
+            raise oscillating
     return sorted(set(roots))
 
 
@@ -337,6 +472,7 @@ class Expression(Activation):
 
     def __init__(self, text: str) -> None:
         self.params = {}
+        self._constants: dict[tuple[float, float], float | None] = {}
         self.text = text.strip()
         self.symbolic = parse_expression(text)
         self.symbolic_derivative = _without_delta(sp.diff(self.symbolic, X))
@@ -350,25 +486,30 @@ class Expression(Activation):
         f, f' real numbers there (checked symbolically when sympy can, and on the scan grid)."""
         from sympy.calculus.util import continuous_domain
 
-        smooth = self.symbolic.replace(sp.Heaviside, lambda *a: sp.Integer(1)).replace(
-            sp.sign, lambda *a: sp.Integer(1))
-        try:
-            domain = continuous_domain(_elementary(smooth), X, sp.S.Reals)
-        except (NotImplementedError, ValueError, TypeError):
-            domain = sp.S.Reals
+        smooth = _elementary(self.symbolic.replace(sp.Heaviside, lambda *a: sp.Integer(1)).replace(
+            sp.sign, lambda *a: sp.Integer(1)))
+        domain = sp.S.Reals  # larger expressions: only the grid check below
+        if sp.count_ops(smooth) <= MAX_DOMAIN_OPS:
+            with contextlib.suppress(NotImplementedError, ValueError, TypeError,
+                                     ArithmeticError, RecursionError):
+                domain = continuous_domain(smooth, X, sp.S.Reals)
         if domain != sp.S.Reals:
             raise ActlabError(f"expr: {self.text!r} is not defined and continuous on the whole "
                               f"real line (only on {domain})")
         grid = np.linspace(-1000.0, 1000.0, 20_001)
         for name, fn in (("f", self._value), ("f'", self._derivative)):
             for x in grid[np.isnan(fn(grid))][:3]:  # NaN in float64: overflow, or no value?
+                value = None
                 try:
                     value = fn.precise(float(x))
                     real = isinstance(value, mpmath.mpf) and mpmath.isfinite(value)
                 except ActlabError:
                     raise
-                except (ZeroDivisionError, ValueError, TypeError):
+                except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
                     real = False
+                if not real and isinstance(value, mpmath.mpf) and mpmath.isinf(value):
+                    raise ActlabError(f"expr: {name} of {self.text!r} is beyond every float "
+                                      f"(about 2**1024 or more) at x = {x:g}")
                 if not real:
                     raise ActlabError(f"expr: {name} of {self.text!r} is not a real number at "
                                       f"x = {x:g}")
@@ -381,25 +522,64 @@ class Expression(Activation):
         return self._value(x)
 
     def derivative(self, x: ArrayLike) -> FloatArray:
-        """f'(x); at a breakpoint, the left derivative (relu'(0) = 0 as in PyTorch)."""
-        out = self._derivative(x)
-        for b in self._breakpoints:
-            out = np.where(as_float_array(x) == b.x, b.left_derivative, out)
+        """f'(x); at a breakpoint, the left derivative (relu'(0) = 0 as in PyTorch). With
+        non-smooth atoms, f' on each stretch is the derivative of the branch active there
+        (max(x, tanh(x)) near 0: float64 cannot order x and tanh(x), the branch knows)."""
+        x = as_float_array(x)
+        if not self._switch_points:
+            return self._derivative(x)
+        edges, pieces = self._branch_derivatives
+        index = np.searchsorted(edges, x, side="left")  # x = edge: the stretch on its left
+        out = np.full(x.shape, np.nan)
+        for i, fn in enumerate(pieces):
+            mask = index == i
+            if np.any(mask):
+                out[mask] = fn(x[mask])
         return out
+
+    def derivative_accurate(self, x: float) -> float:
+        """f'(x) in 60-digit arithmetic (the branch's derivative at a non-smooth atom), rounded
+        to a float: no cancellation in 100 - 100 tanh(100 x)^2."""
+        fn = self._derivative
+        if self._switch_points:
+            edges, pieces = self._branch_derivatives
+            fn = pieces[int(np.searchsorted(edges, x, side="left"))]
+        try:
+            value = fn.precise(float(x))
+        except (ValueError, ZeroDivisionError, TypeError, ArithmeticError):
+            return math.nan
+        return float(value) if isinstance(value, mpmath.mpf) else math.nan
+
+    @functools.cached_property
+    def _branch_derivatives(self) -> tuple[FloatArray, list[_Compiled]]:
+        """The split points and, for each stretch between them, the compiled derivative of the
+        branch of ``symbolic`` active on it."""
+        edges = self.split_points()
+        pieces = []
+        for lo, hi in itertools.pairwise([-math.inf, *edges, math.inf]):
+            branch, _ = self._inside_branch(lo, hi)
+            pieces.append(_compile(_without_delta(sp.diff(branch, X))))
+        return np.array(edges, dtype=np.float64), pieces
 
     def torch(self, x: torch.Tensor) -> torch.Tensor:
         """The expression evaluated with torch operations (autograd through every branch)."""
         return _to_torch(self.symbolic, x)
 
     @functools.cached_property
-    def _breakpoints(self) -> tuple[Breakpoint, ...]:
+    def _switch_points(self) -> tuple[float, ...]:
+        """Where a non-smooth atom (abs, max, min, relu, step, sign) changes branch."""
         switches = _switching_functions(self.symbolic)
         if not switches:
             return ()
         grid = _scan_grid()
-        xs = sorted({x for s in switches for x in _sign_change_roots(_compile(s), grid)})
+        return tuple(sorted({x for s in switches
+                             for x in _sign_change_roots(_compile(s), grid, f"the switch {s}")}))
+
+    @functools.cached_property
+    def _breakpoints(self) -> tuple[Breakpoint, ...]:
+        """Switch points where f jumps or its one-sided derivatives differ."""
         points = []
-        for x0 in xs:
+        for x0 in self._switch_points:
             left, right = (self._branch(x0, side) for side in (-1, 1))
             lv, ld = _value_and_slope(left, x0)
             rv, rd = _value_and_slope(right, x0)
@@ -408,34 +588,42 @@ class Expression(Activation):
                 points.append(Breakpoint(x0, ld, rd, used, lv, rv))
         return tuple(points)
 
-    def _branch(self, x0: float, side: int, every_atom: bool = False) -> sp.Expr:
+    def _branch(self, x0: float, side: int, every_atom: bool = False,
+                delta: float | None = None) -> sp.Expr:
         """``symbolic`` with every non-smooth atom switching at x0 (every atom, when
         ``every_atom``) replaced by the branch that is active just to the left (side=-1) or
-        right (side=+1) of x0."""
-        delta = 1e-7 * max(1.0, abs(x0))
+        right (side=+1) of x0 (at x0 + side delta; delta = 0: the branch active at x0)."""
+        delta = 1e-7 * max(1.0, abs(x0)) if delta is None else delta
 
         def switches(s: sp.Expr) -> bool:
             return every_atom or abs(float(_compile(s)(x0))) <= 1e-12 * max(1.0, abs(x0))
 
-        def side_sign(s: sp.Expr) -> float:
-            return float(np.sign(_compile(s)(x0 + side * delta)))
+        def at_side(s: sp.Expr) -> Any:
+            """s at x0 + side delta in 60 digits (float64 cannot order x and tanh(x) there)."""
+            fn = _compile(s)
+            value = fn.precise(x0 + side * delta)
+            if value == 0 and delta == 0.0:  # on a switching point: the right-hand branch
+                value = fn.precise(x0 + 1e-7 * max(1.0, abs(x0)))
+            return value
 
         def pick(atom: sp.Expr) -> sp.Expr:
-            if isinstance(atom, sp.Max | sp.Min) and len(atom.args) == 2:
-                a, b = atom.args
-                if not switches(a - b):
+            if isinstance(atom, sp.Max | sp.Min):
+                args = atom.args
+                if not any(switches(a - b) for i, a in enumerate(args) for b in args[i + 1:]):
                     return atom
-                a_wins = side_sign(a - b) > 0
-                return a if a_wins == isinstance(atom, sp.Max) else b
+                values = [at_side(a) for a in args]
+                best = max(values) if isinstance(atom, sp.Max) else min(values)
+                return args[values.index(best)]
             s = atom.args[0]
             if not switches(s):
                 return atom
-            sign = side_sign(s)
+            value = at_side(s)
+            sign = 0.0 if value == 0 else (1.0 if value > 0 else -1.0)
             if isinstance(atom, sp.Heaviside):
                 return sp.Integer(1 if sign > 0 else 0)
             if isinstance(atom, sp.sign):
                 return sp.Integer(int(sign))
-            return sign * s  # Abs
+            return (-1 if sign < 0 else 1) * s  # Abs
 
         atoms = (sp.Heaviside, sp.sign, sp.Abs, sp.Max, sp.Min)
         return self.symbolic.replace(lambda e: isinstance(e, atoms), pick)
@@ -444,51 +632,98 @@ class Expression(Activation):
         return self._breakpoints
 
     @functools.cached_property
+    def _second(self) -> _Compiled:
+        return _compile(_without_delta(sp.diff(self.symbolic_derivative, X)))
+
+    @functools.cached_property
     def _critical_points(self) -> tuple[float, ...]:
+        """Sign changes of f'' and of f' on the scan grid, confirmed and refined in 60 digits.
+        A zero of f' without a sign change (f' = x**2) is a strict extremum of f', so a sign
+        change of f'': it is found too, and ``derivative_vanishes`` tells it is a zero."""
         grid = _scan_grid()
-        second = _compile(_without_delta(sp.diff(self.symbolic_derivative, X)))
-        found = set(_sign_change_roots(second, grid)) | set(
-            _sign_change_roots(self._derivative, grid))
-        found |= self._touching_zeros(grid)
-        bps = {b.x for b in self._breakpoints}
-        return tuple(sorted(x for x in found if x not in bps))
+        found = set(_sign_change_roots(self._second, grid, "f''")) | set(
+            _sign_change_roots(self._derivative, grid, "f'")) | set(self._switch_points)
+        bps = [b.x for b in self._breakpoints]  # a kink changes the sign of f': not a new point
 
-    def _touching_zeros(self, grid: FloatArray) -> set[float]:
-        """Zeros of f' where it does not change sign: local minima of |f'| on the grid, refined,
-        kept when f' vanishes there in 60-digit arithmetic and |f'| is larger at both grid
-        neighbours (in a tail where f' underflows, float64 shows false minima: exp(-x**2))."""
-        from scipy.optimize import minimize_scalar
-
-        mag = np.abs(self._derivative(grid))
-        inner = np.arange(1, len(grid) - 1)
-        is_min = (mag[inner] < 1e-6) & (mag[inner] <= mag[inner - 1]) & (
-            mag[inner] <= mag[inner + 1]) & (mag[inner] > 0)
-        zeros = set()
-        for i in inner[is_min]:
-            res = minimize_scalar(lambda t: abs(float(self._derivative(t))),
-                                  bounds=(grid[i - 1], grid[i + 1]), method="bounded",
-                                  options={"xatol": 1e-15})
-            low = abs(self._derivative.precise(float(res.x)))
-            if low <= 1e-30 and all(abs(self._derivative.precise(float(grid[j]))) > low
-                                    for j in (i - 1, i + 1)):
-                zeros.add(float(res.x))
-        return zeros
+        def near_breakpoint(x: float) -> bool:
+            return any(abs(x - b) <= 8 * np.spacing(max(abs(b), 1e-300)) for b in bps)
+        return tuple(sorted(x for x in found if not near_breakpoint(x)))
 
     def critical_points(self) -> tuple[float, ...]:
         return self._critical_points
 
+    def derivative_vanishes(self, x: float) -> bool:
+        """f'(c) = 0 at the critical point c nearest x: c refined from x as a root of f'' in
+        60-digit arithmetic, then |f'(c)| <= 1e-40 (a double zero of f' at c is within
+        sqrt(1e-60) of the refined c, so f'(c) is ~1e-60 there; x**3/3 + 1e-25 x is not 0).
+        With non-smooth atoms, f' and f'' of the branch on the left of x."""
+        first, second = self._derivative, self._second
+        if self._switch_points:
+            edges, pieces = self._branch_derivatives
+            first = pieces[int(np.searchsorted(edges, x, side="left"))]
+            second = _compile(sp.diff(first.expr, X))
+        value = first.precise(x)
+        if value == 0:
+            return True
+        try:
+            with mpmath.workdps(_MP_DIGITS):
+                c = mpmath.findroot(second._mp, mpmath.mpf(x), tol=mpmath.mpf(10) ** -55)
+                value = first._mp(c)
+            if not (isinstance(c, mpmath.mpf) and abs(c - x) <= 1e-9 * max(1.0, abs(x))):
+                raise ValueError("the refined point moved away")
+        except (ValueError, ZeroDivisionError, TypeError, ArithmeticError):
+            return abs(value) <= 1e-30  # f'' cannot be refined there: the rounded point only
+        return isinstance(value, mpmath.mpf) and abs(value) <= 1e-40
+
+    def _inside_branch(self, lo: float, hi: float) -> tuple[sp.Expr, float]:
+        """(``symbolic`` with every non-smooth atom replaced by its branch on the stretch
+        (lo, hi), a point strictly inside the stretch)."""
+        if math.isinf(lo) and math.isinf(hi):
+            x0 = 0.0
+        elif math.isinf(lo):
+            x0 = hi - max(1.0, abs(hi))
+        elif math.isinf(hi):
+            x0 = lo + max(1.0, abs(lo))
+        else:
+            x0 = 0.5 * lo + 0.5 * hi
+        branch = self.symbolic
+        if _switching_functions(branch):
+            branch = self._branch(x0, 1, every_atom=True, delta=0.0)
+        return branch, x0
+
     def constant_derivative(self, lo: float, hi: float) -> float | None:
-        a = max(lo, -SCAN_LIMIT)
-        b = min(hi, SCAN_LIMIT)
-        probes = np.linspace(a, b, 9)[1:-1] if a < b else np.array([])
-        if lo == -INF:
-            probes = np.append(probes, [b - 1.0, b - 10.0])
-        if hi == INF:
-            probes = np.append(probes, [a + 1.0, a + 10.0])
-        values = self.derivative(probes)
-        if values.size and np.all(values == values[0]) and np.isfinite(values[0]):
-            return float(values[0])
-        return None
+        """f' on the stretch when it is constant there, decided symbolically: the derivative of
+        the branch active on the stretch has no x in it (after simplification when 60-digit
+        values at three points agree, e.g. all 0 where float64 cancels 100 - 100 tanh(100x)^2)."""
+        if (lo, hi) not in self._constants:
+            self._constants[(lo, hi)] = self._constant_derivative(lo, hi)
+        return self._constants[(lo, hi)]
+
+    def _constant_derivative(self, lo: float, hi: float) -> float | None:
+        branch, x0 = self._inside_branch(lo, hi)
+        d = _without_delta(sp.diff(branch, X))
+        if not d.free_symbols:
+            value = complex(sp.N(d))
+            return value.real if value.imag == 0 and math.isfinite(value.real) else None
+        probes = [x0]
+        for t in (0.25, 0.75):
+            p = (lo + t * (hi - lo)) if math.isfinite(lo) and math.isfinite(hi) else None
+            probes.append(p if p is not None and lo < p < hi else x0 + t * (1 + abs(x0)) * (
+                1 if math.isinf(hi) else -1))
+        d_mp = _compile(d)
+        try:
+            values = [d_mp.precise(p) for p in probes if lo < p < hi]
+        except (ValueError, ZeroDivisionError, TypeError, ArithmeticError, ActlabError):
+            return None
+        if any(abs(v - values[0]) > 1e-40 * (1 + abs(values[0])) for v in values):
+            return None
+        if sp.count_ops(d) > 200:
+            return None
+        simple = sp.simplify(_elementary(d))
+        if simple.free_symbols:
+            return None
+        value = complex(sp.N(simple))
+        return value.real if value.imag == 0 and math.isfinite(value.real) else None
 
     @functools.cached_property
     def _limits(self) -> tuple[float, float]:
@@ -499,19 +734,26 @@ class Expression(Activation):
 
     def _limit(self, direction: int) -> float:
         """lim f'(x) at -inf or +inf: sympy's limit of the derivative of the exp-rewritten
-        expression, accepted only if 60-digit evaluation at 1e6 agrees to 1e-9; otherwise the
+        expression (when it has at most MAX_LIMIT_OPS operations), accepted only if 60-digit
+        values at 1e6 and 1e8 agree with it (within 1e-9, or approaching it); otherwise the
         60-digit value at 1e8 (and ``tail_proof`` says the limit was sampled)."""
         far = self._derivative.precise(direction * 1e8)
         try:  # beyond the outermost breakpoint every non-smooth atom keeps one branch
             tail = self._branch(direction * 1e8, direction, every_atom=True)
             rewritten = sp.diff(_elementary(tail), X)
+            if sp.count_ops(rewritten) > MAX_LIMIT_OPS:
+                raise NotImplementedError("too large for sympy's limit in reasonable time")
             value = sp.limit(rewritten, X, direction * sp.oo)
             near = self._derivative.precise(direction * 1e6)
-            if value in (sp.oo, -sp.oo) and abs(near) > 1e3 and (near > 0) == (value > 0):
+            if value in (sp.oo, -sp.oo) and (far > 0) == (value > 0) and (
+                    abs(far) > 1e3 or abs(far) > abs(near) > 0):
                 return math.inf if value > 0 else -math.inf
-            if value.is_real and value.is_finite and abs(float(value) - float(near)) < 1e-9:
-                return float(value)
-        except (NotImplementedError, ValueError, TypeError, AttributeError):
+            if value.is_real and value.is_finite:
+                gap_near, gap_far = abs(near - float(value)), abs(far - float(value))
+                if gap_far < 1e-9 or gap_far < min(1e-3, 0.5 * gap_near):
+                    return float(value)
+        except (NotImplementedError, ValueError, TypeError, AttributeError, ArithmeticError,
+                RecursionError, sp.PoleError):
             pass
         self._sampled_limits = True
         return float(far)
@@ -519,7 +761,7 @@ class Expression(Activation):
     def tail_proof(self) -> str:
         self.derivative_limits()
         limits = ("sampled at |x| = 1e8" if getattr(self, "_sampled_limits", False)
-                  else "by sympy, checked at |x| = 1e6")
+                  else "by sympy, checked at |x| = 1e6 and 1e8")
         return (f"sampled: no zero of f'' or f' found for |x| up to {SCAN_LIMIT:g} beyond the "
                 f"outermost split point (not proven further out); limits of f' {limits}")
 

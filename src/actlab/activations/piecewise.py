@@ -34,17 +34,23 @@ class PiecewiseLinear(Activation):
 
     piecewise_linear = True
 
-    def _select(self, x: FloatArray, per_piece: list[FloatArray]) -> FloatArray:
-        masks = [p.contains(x) for p in self.pieces()]
-        return np.select(masks, per_piece, default=np.nan).astype(np.float64)
-
     def value(self, x: ArrayLike) -> FloatArray:
+        """slope * x + intercept of the piece containing x (each piece only on its own points,
+        so a piece that would overflow elsewhere, 5 x at x = -1e308, raises no warning)."""
         x = as_float_array(x)
-        return self._select(x, [p.slope * x + p.intercept for p in self.pieces()])
+        out = np.full(x.shape, np.nan)
+        for p in self.pieces():
+            mask = p.contains(x)
+            out[mask] = p.slope * x[mask] + p.intercept
+        return out
 
     def derivative(self, x: ArrayLike) -> FloatArray:
+        """The slope of the piece containing x (the convention at a breakpoint)."""
         x = as_float_array(x)
-        return self._select(x, [np.full_like(x, p.slope) for p in self.pieces()])
+        out = np.full(x.shape, np.nan)
+        for p in self.pieces():
+            out[p.contains(x)] = p.slope
+        return out
 
     def torch(self, x: torch.Tensor) -> torch.Tensor:
         """Sum over pieces of mask * (slope x + intercept); masks carry no gradient."""
@@ -79,22 +85,12 @@ class PiecewiseLinear(Activation):
         return pieces[0].slope, pieces[-1].slope
 
     def constant_derivative(self, lo: float, hi: float) -> float | None:
-        mid = _interior_point(lo, hi)
+        """The slope of the piece whose closure holds the stretch (lo, hi): chosen by its ends,
+        not by a sample point (none lies strictly inside (1e300 - 1, 1e300) in floats)."""
         for p in self.pieces():
-            if p.contains(mid):
+            if p.lo <= lo and hi <= p.hi:
                 return p.slope
         raise AssertionError("pieces do not tile the real line")
-
-
-def _interior_point(lo: float, hi: float) -> float:
-    """A point strictly inside (lo, hi), either end possibly infinite."""
-    if lo == -INF and hi == INF:
-        return 0.0
-    if lo == -INF:
-        return hi - 1.0
-    if hi == INF:
-        return lo + 1.0
-    return 0.5 * (lo + hi)
 
 
 class ReLU(PiecewiseLinear):

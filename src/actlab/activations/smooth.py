@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 ROOT_XTOL = 1e-15
 SQRT_2PI = math.sqrt(2.0 * math.pi)
+EXP_CUT = 800.0  # sigmoid(-u) = exp(-u) underflows to 0 for u > 745: clipping u here is exact
 
 
 def _root(f, lo: float, hi: float) -> float:
@@ -38,7 +39,16 @@ def _root(f, lo: float, hi: float) -> float:
 
 
 def _normal_pdf(x: FloatArray) -> FloatArray:
+    """phi(x) = exp(-x^2/2) / sqrt(2 pi); x clipped to +-40, where phi is already 0 in float64
+    (so x*x cannot overflow)."""
+    x = np.clip(x, -40.0, 40.0)
     return np.exp(-0.5 * x * x) / SQRT_2PI
+
+
+def _scaled(beta: float, x: FloatArray) -> FloatArray:
+    """beta x clipped to [-EXP_CUT, EXP_CUT] without computing beta x first (no overflow)."""
+    limit = EXP_CUT / beta
+    return beta * np.clip(x, -limit, limit)
 
 
 class Sigmoid(Activation):
@@ -84,8 +94,8 @@ class Tanh(Activation):
 
     def derivative(self, x: ArrayLike) -> FloatArray:
         """1 - tanh(x)^2 = 4 sigmoid(2x) sigmoid(-2x): no cancellation in the tails."""
-        x = as_float_array(x)
-        return 4.0 * expit(2.0 * x) * expit(-2.0 * x)
+        u = _scaled(2.0, as_float_array(x))
+        return 4.0 * expit(u) * expit(-u)
 
     def torch(self, x: torch.Tensor) -> torch.Tensor:
         import torch
@@ -116,10 +126,14 @@ class Softplus(Activation):
         return float(self.params["beta"])
 
     def value(self, x: ArrayLike) -> FloatArray:
-        return np.logaddexp(0.0, self._beta * as_float_array(x)) / self._beta
+        """log(1 + exp(beta x)) / beta; exactly x in float64 once beta x > EXP_CUT."""
+        x = as_float_array(x)
+        bx = _scaled(self._beta, x)
+        return np.where(bx >= EXP_CUT, x, np.logaddexp(0.0, bx) / self._beta)
 
     def derivative(self, x: ArrayLike) -> FloatArray:
-        return expit(self._beta * as_float_array(x))
+        """sigmoid(beta x)."""
+        return expit(_scaled(self._beta, as_float_array(x)))
 
     def torch(self, x: torch.Tensor) -> torch.Tensor:
         import torch
@@ -160,11 +174,13 @@ class Swish(Activation):
         return float(self.params["beta"])
 
     def value(self, x: ArrayLike) -> FloatArray:
+        """x sigmoid(beta x)."""
         x = as_float_array(x)
-        return x * expit(self._beta * x)
+        return x * expit(_scaled(self._beta, x))
 
     def derivative(self, x: ArrayLike) -> FloatArray:
-        bx = self._beta * as_float_array(x)
+        """s + beta x s (1 - s), s = sigmoid(beta x); beta x clipped where 1 - s underflows."""
+        bx = _scaled(self._beta, as_float_array(x))
         s, one_minus_s = expit(bx), expit(-bx)
         return s + bx * s * one_minus_s
 
@@ -267,6 +283,7 @@ class SELU(Activation):
 
 GELU_TANH_K = math.sqrt(2.0 / math.pi)
 GELU_TANH_C = 0.044715
+GELU_TANH_CUT = 1e5  # beyond, sigmoid(-2u) = 0 in float64: f = x or 0, f' = 1 or 0 exactly
 
 
 class GELU(Activation):
@@ -297,7 +314,8 @@ class GELU(Activation):
         return self.params["approx"] == "none"
 
     def _u(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """u, u', u'' of the tanh approximation."""
+        """u, u', u'' of the tanh approximation, at x clipped to +-GELU_TANH_CUT (no overflow)."""
+        x = np.clip(x, -GELU_TANH_CUT, GELU_TANH_CUT)
         u = GELU_TANH_K * (x + GELU_TANH_C * x**3)
         du = GELU_TANH_K * (1.0 + 3.0 * GELU_TANH_C * x * x)
         ddu = GELU_TANH_K * 6.0 * GELU_TANH_C * x
@@ -315,7 +333,8 @@ class GELU(Activation):
         if self._exact:
             return ndtr(x) + x * _normal_pdf(x)
         u, du, _ = self._u(x)  # (1 + tanh u)/2 = sigmoid(2u), 1 - tanh(u)^2 = 4 s(2u) s(-2u)
-        return expit(2.0 * u) + 2.0 * x * expit(2.0 * u) * expit(-2.0 * u) * du
+        xc = np.clip(x, -GELU_TANH_CUT, GELU_TANH_CUT)
+        return expit(2.0 * u) + 2.0 * xc * expit(2.0 * u) * expit(-2.0 * u) * du
 
     def _curvature_sign(self, x: ArrayLike) -> FloatArray:
         """A function with the sign of f'': 2 - x^2 (exact), u' - x tanh(u) u'^2 + x u''/2 (tanh;

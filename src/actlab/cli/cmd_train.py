@@ -41,7 +41,8 @@ def train_command(
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Train an MLP with SGD (float64, deterministic given --seed) and save it."""
-    from actlab.figures.training import figure_format, plot_train_result
+    from actlab.figures.common import figure_format
+    from actlab.figures.training import plot_train_result
     from actlab.fileio import writable_target
     from actlab.io import model_format, save_model
     from actlab.train import train

@@ -91,7 +91,8 @@ def train_command(
     data: DataOpt = None,
 ) -> None:
     """The seed's training loop (per-sample SGD in order, BCE, PyTorch float32) and a diagnosis."""
-    from actlab.figures.training import figure_format, plot_seed_run
+    from actlab.figures.common import figure_format
+    from actlab.figures.training import plot_seed_run
     from actlab.fileio import writable_target
     from actlab.train import diagnose, seed_training, xor_params
 

@@ -20,10 +20,17 @@ def figure_format(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
+# no creation dates or random ids, so the same result gives the same file, byte for byte
+METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
+            "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
+
+
 def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
-    """Write ``fig`` to ``path`` (PNG/SVG/PDF by suffix) atomically; returns the path."""
+    """Write ``fig`` to ``path`` (PNG/SVG/PDF by suffix) atomically and deterministically;
+    returns the path."""
+    import matplotlib
+
     fmt = figure_format(path)
-    metadata = {"Software": None} if fmt == "png" else (
-        {"Date": None, "Creator": None} if fmt in ("svg", "pdf") else {})
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi,
-                                                      metadata=metadata))
+    with matplotlib.rc_context({"svg.hashsalt": "actlab"}):
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi,
+                                                          metadata=METADATA[fmt]))

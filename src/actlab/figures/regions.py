@@ -28,10 +28,12 @@ if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn (it is s
 COLORS = {"fast": "#2ca02c", "active": "#1f77b4", "slow": "#ff7f0e", "inactive": "#d62728"}
 DEFAULT_RANGE = (-5.0, 5.0)
 SAMPLES = 2001
+MAX_RANGE = 1e300
+LABEL_MIN_WIDTH = 0.07  # a band narrower than this share of the range is named by the legend
 
 
 def parse_range(text: str) -> tuple[float, float]:
-    """``"LO,HI"`` -> (lo, hi): two finite numbers with lo < hi, else ActlabError."""
+    """``"LO,HI"`` -> (lo, hi): two numbers with lo < hi within +-MAX_RANGE, else ActlabError."""
     parts = str(text).split(",")
     try:
         if len(parts) != 2:
@@ -41,6 +43,8 @@ def parse_range(text: str) -> tuple[float, float]:
         raise ActlabError(f"range must be LO,HI (two numbers), got {text!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ActlabError(f"range must be finite with LO < HI, got {text!r}")
+    if max(abs(lo), abs(hi)) > MAX_RANGE:  # matplotlib's transforms overflow near 1e308
+        raise ActlabError(f"range must lie within +-{MAX_RANGE:g}, got {text!r}")
     return lo, hi
 
 
@@ -62,16 +66,25 @@ def _region_label(region: str, result: RegionResult) -> str:
 
 
 def _shade(ax: Axes, interval: Interval, lo: float, hi: float) -> bool:
-    """Shade the part of the interval inside [lo, hi]; an isolated point as a vertical line."""
+    """Shade the part of the interval inside [lo, hi] and name its region at the top of the
+    panel when the band is wide enough; an isolated point as a vertical line, named beside it."""
+    from matplotlib.transforms import blended_transform_factory
+
     a, b = max(interval.lo, lo), min(interval.hi, hi)
     if a > b or (a == b and not interval.is_point):
         return False
     color = COLORS[interval.region]
+    top = blended_transform_factory(ax.transData, ax.transAxes)  # x in data, y in the panel
     if interval.is_point:
         ax.axvline(a, color=color, linewidth=1.0, alpha=0.9)
         ax.plot([a], [0.0], marker="|", color=color, ms=10, mew=2)
+        ax.text(a, 0.03, f" {interval.region} {format_boundary(a, 4)}", transform=top,
+                rotation=90, fontsize=6, color=color, ha="left", va="bottom")
     else:
         ax.axvspan(a, b, color=color, alpha=0.16, linewidth=0)
+        if b - a >= LABEL_MIN_WIDTH * (hi - lo):
+            ax.text(0.5 * (a + b), 0.985, interval.region, transform=top, fontsize=7,
+                    color=color, ha="center", va="top", fontweight="bold")
     return True
 
 

@@ -14,23 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from actlab.errors import ActlabError
-from actlab.fileio import atomic_write, writable_target
+from actlab.figures.common import figure_format, save_figure
+from actlab.fileio import writable_target
 
 if TYPE_CHECKING:
     from actlab.train import SeedRun, TrainResult
 
-FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
-# no creation dates, so the same run gives the same file
-METADATA = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
-
-
-def figure_format(path: str | os.PathLike[str]) -> str:
-    """png, svg or pdf from the file's suffix; ActlabError for anything else."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ActlabError(f"cannot write a figure to {path}: use a .png, .svg or .pdf file")
-    return FORMATS[suffix]
 
 
 def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | os.PathLike[str],
@@ -38,7 +27,7 @@ def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | os.PathL
     """One line per labelled curve against the epoch (1-based); written atomically."""
     from matplotlib.figure import Figure
 
-    fmt = figure_format(path)
+    figure_format(path)
     writable_target(path)
     fig = Figure(figsize=(7.0, 4.2), layout="constrained")
     ax = fig.subplots()
@@ -53,7 +42,7 @@ def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | os.PathL
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=METADATA[fmt]))
+    return save_figure(fig, path)
 
 
 def plot_seed_run(run: SeedRun, path: str | os.PathLike[str]) -> Path:
