@@ -72,62 +72,14 @@ def draw_figures(results: ReportResults, folder: Path, stage: Stage) -> dict[str
 def _jumprelu_figures(results: ReportResults, folder: Path) -> dict[str, str]:
     """The sweep's two figures: distances and accuracy against q (``jumprelu``), and the
     decision regions at q = 0 and at the chosen q (``jumprelu-oae``, 2-D inputs only). Two
-    panels each, so that they read at the page's width (``actlab.figures.jumprelu.plot_sweep``
-    puts all four in one row)."""
+    panels each, so that they read at the page's width)."""
+    from actlab.figures.jumprelu import plot_curves, plot_regions
+
     paths = {"jumprelu": f"{FOLDER}/jumprelu.svg"}
-    plot_jumprelu_curves(folder / paths["jumprelu"], results.jumprelu)
+    plot_curves(folder / paths["jumprelu"], results.jumprelu)
     if len(results.jumprelu.inputs[0]) == 2:
         paths["jumprelu-oae"] = f"{FOLDER}/jumprelu-oae.svg"
-        plot_jumprelu_oae(folder / paths["jumprelu-oae"], results.jumprelu, results.trained)
+        plot_regions(folder / paths["jumprelu-oae"], results.jumprelu, results.trained)
     return paths
 
 
-def plot_jumprelu_curves(path: Path, sweep: Any) -> Path:
-    """Each sample's exact distance (thresholds dotted) and the accuracy against q."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from actlab.figures.common import save_figure
-
-    fig, (ax_d, ax_a) = plt.subplots(1, 2, figsize=(10, 4.2))
-    qs = [r.q for r in sweep.rows]
-    for i, x in enumerate(sweep.inputs):
-        ds = [np.nan if r.distances[i] is None else r.distances[i] for r in sweep.rows]
-        line, = ax_d.plot(qs, ds, marker="o", markersize=3,
-                          label=f"x = ({', '.join(f'{v:g}' for v in x)})")
-        t = sweep.thresholds[i]
-        if t.q_star is not None:
-            ax_d.axvline(t.q_star, color=line.get_color(), linestyle=":", linewidth=1)
-    means = [np.nan if r.mean_distance is None else r.mean_distance for r in sweep.rows]
-    ax_d.plot(qs, means, color="black", linewidth=2, label="mean")
-    ax_d.axvline(sweep.best_q, color="red", linewidth=1.2,
-                 label=f"chosen q = {sweep.best_q:.4g}")
-    ax_d.set_xlabel("q")
-    ax_d.set_ylabel(f"exact OAE distance ({sweep.norm})")
-    ax_d.set_title("distance per sample (dotted: exact thresholds)", fontsize=10)
-    ax_d.legend(fontsize=8)
-    accuracy = [np.nan if r.accuracy is None else r.accuracy for r in sweep.rows]
-    ax_a.plot(qs, accuracy, marker="o", markersize=3)
-    ax_a.axvline(sweep.best_q, color="red", linewidth=1.2)
-    ax_a.set_ylim(-0.05, 1.05)
-    ax_a.set_xlabel("q")
-    ax_a.set_ylabel("accuracy")
-    ax_a.set_title("accuracy on the data (red: the chosen q)", fontsize=10)
-    fig.tight_layout()
-    try:
-        return save_figure(fig, path)
-    finally:
-        plt.close(fig)
-
-
-def plot_jumprelu_oae(path: Path, sweep: Any, network: Any) -> Path:
-    """The retrofitted network's decision regions with the sweep's own OAEs (nothing is
-    recomputed) at q = 0 and at the chosen q."""
-    from actlab.figures.oae import plot_oae
-    from actlab.jumprelu import retrofit
-
-    zero, best = sweep.rows[0], sweep.row(sweep.best_q)
-    return plot_oae(path, [(retrofit(network, r.q), r.results,
-                            f"{network.name}, JumpReLU {title}")
-                           for r, title in ((zero, f"q = {zero.q:.4g}"),
-                                            (best, f"chosen q = {best.q:.4g}"))])
