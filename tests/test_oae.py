@@ -211,12 +211,17 @@ def test_lp_that_highs_leaves_unknown_is_decided() -> None:
     assert status == "infeasible"
 
 
+def gaussian_relu_net(rng: np.random.Generator, sizes: list[int]) -> Network:
+    """ReLU hidden layers, identity head, every weight and bias N(0, 1)."""
+    return Network.from_arrays([rng.normal(size=(o, i)) for i, o in itertools.pairwise(sizes)],
+                               [rng.normal(size=o) for o in sizes[1:]],
+                               ["relu"] * (len(sizes) - 2) + ["identity"])
+
+
 def test_known_adversarial_is_the_answer_when_time_runs_out() -> None:
     rng = np.random.default_rng(11)
     sizes = [3, 12, 12, 3]
-    net = Network.from_arrays([rng.normal(size=(o, i)) for i, o in itertools.pairwise(sizes)],
-                              [rng.normal(size=o) for o in sizes[1:]],
-                              ["relu", "relu", "identity"])
+    net = gaussian_relu_net(rng, sizes)
     x = rng.normal(size=3)
     samples = x + rng.normal(size=(4000, 3)) * 3  # an input of another class, by sampling
     other = samples[net.classify(samples) != net.classify(x)[0]]
@@ -301,9 +306,7 @@ def test_milp_agrees_with_branch_and_bound(net, data, norm) -> None:
 def test_time_limit_returns_a_certified_bracket() -> None:
     rng = np.random.default_rng(3)
     sizes = [4, 24, 24, 3]
-    net = Network.from_arrays([rng.normal(size=(o, i)) for i, o in itertools.pairwise(sizes)],
-                              [rng.normal(size=o) for o in sizes[1:]],
-                              ["relu", "relu", "identity"])
+    net = gaussian_relu_net(rng, sizes)
     x = rng.normal(size=4)
     r = oae_branch_and_bound(net, x, "l2", time_limit=0.05)
     assert r.status == "time_limit" and not r.certified

@@ -955,6 +955,18 @@ def test_2d_grid_and_pattern_enumeration_agree(norm: str, kind: str, head: str, 
         assert bnb.distance == pytest.approx(oracle.distance, abs=1e-7, rel=1e-7)
 
 
+def assert_same_distance(case: Case, net: Network, label: str, tol: float) -> None:
+    """``net`` computes the same function as the case's network: both certified, the same
+    distance (abs and rel ``tol``), and the other result is sound on its own."""
+    base = oae(case.network, case.x, case.norm, case.box)
+    other = oae(net, case.x, case.norm, case.box)
+    assert base.certified and other.certified
+    assert (base.distance is None) == (other.distance is None)
+    if base.distance is not None:
+        assert other.distance == pytest.approx(base.distance, abs=tol, rel=tol)
+        assert not result_violations(other, case, label, network=net)
+
+
 @settings(CI_SETTINGS, max_examples=12)
 @given(kind=st.sampled_from(KINDS), norm=st.sampled_from(NORMS),
        mode=st.sampled_from(("gaussian", "dyadic", "kink", "duplicate")), seed=seeds)
@@ -964,13 +976,7 @@ def test_distance_is_invariant_under_permuting_hidden_units(kind: str, norm: str
     case = make_case(rng, kind=kind, norm=norm, mode=mode)
     net = permuted(case.network, rng)
     assert np.array_equal(exact_logits_of(net, case.x), exact_logits_of(case.network, case.x))
-    base = oae(case.network, case.x, norm, case.box)
-    other = oae(net, case.x, norm, case.box)
-    assert base.certified and other.certified
-    assert (base.distance is None) == (other.distance is None)
-    if base.distance is not None:
-        assert other.distance == pytest.approx(base.distance, abs=1e-9, rel=1e-9)
-        assert not result_violations(other, case, "permuted", network=net)
+    assert_same_distance(case, net, "permuted", 1e-9)
 
 
 def exact_logits_of(network: Network, x: FloatArray) -> list[Fraction]:
@@ -997,13 +1003,7 @@ def test_distance_is_invariant_under_rescaling_a_unit(kind: str, norm: str, s: f
     layer = int(rng.integers(len(case.network.hidden_layers)))
     unit = int(rng.integers(len(case.network.layers[layer].bias)))
     net = rescaled(case.network, layer, unit, s)
-    base = oae(case.network, case.x, norm, case.box)
-    other = oae(net, case.x, norm, case.box)
-    assert base.certified and other.certified
-    assert (base.distance is None) == (other.distance is None)
-    if base.distance is not None:
-        assert other.distance == pytest.approx(base.distance, abs=1e-7, rel=1e-7)
-        assert not result_violations(other, case, "rescaled", network=net)
+    assert_same_distance(case, net, "rescaled", 1e-7)
 
 
 @pytest.mark.parametrize("norm", ["linf", "l1"])
