@@ -124,17 +124,22 @@ def pieces_are_the_definition(network: Network) -> bool:
     return True
 
 
-def exact_class_by_definition(network: Network, x: FloatArray) -> int:
-    """The class of x in exact rationals: binary 1 iff z > 0, else argmax with ties to the
-    lowest index (DESIGN.md), written independently of actlab.oae."""
+def exact_logits_of(network: Network, x: FloatArray) -> list[Fraction]:
+    """Logits in exact rationals (the activations' definitions)."""
     h = [Fraction(float(v)) for v in x]
     for layer in network.layers[:-1]:
         f = _definition(layer.activation)
         h = [f(sum((Fraction(float(w)) * v for w, v in zip(row, h, strict=True)),
                    Fraction(float(b)))) for row, b in zip(layer.weight, layer.bias, strict=True)]
     last = network.layers[-1]
-    z = [sum((Fraction(float(w)) * v for w, v in zip(row, h, strict=True)), Fraction(float(b)))
-         for row, b in zip(last.weight, last.bias, strict=True)]
+    return [sum((Fraction(float(w)) * v for w, v in zip(row, h, strict=True)), Fraction(float(b)))
+            for row, b in zip(last.weight, last.bias, strict=True)]
+
+
+def exact_class_by_definition(network: Network, x: FloatArray) -> int:
+    """The class of x in exact rationals: binary 1 iff z > 0, else argmax with ties to the
+    lowest index (DESIGN.md), written independently of actlab.oae."""
+    z = exact_logits_of(network, x)
     if network.binary:
         return int(z[0] > 0)
     return min(range(len(z)), key=lambda j: (-z[j], j))
@@ -977,18 +982,6 @@ def test_distance_is_invariant_under_permuting_hidden_units(kind: str, norm: str
     net = permuted(case.network, rng)
     assert np.array_equal(exact_logits_of(net, case.x), exact_logits_of(case.network, case.x))
     assert_same_distance(case, net, "permuted", 1e-9)
-
-
-def exact_logits_of(network: Network, x: FloatArray) -> list[Fraction]:
-    """Logits in exact rationals (the activations' definitions)."""
-    h = [Fraction(float(v)) for v in x]
-    for layer in network.layers[:-1]:
-        f = _definition(layer.activation)
-        h = [f(sum((Fraction(float(w)) * v for w, v in zip(row, h, strict=True)),
-                   Fraction(float(b)))) for row, b in zip(layer.weight, layer.bias, strict=True)]
-    last = network.layers[-1]
-    return [sum((Fraction(float(w)) * v for w, v in zip(row, h, strict=True)), Fraction(float(b)))
-            for row, b in zip(last.weight, last.bias, strict=True)]
 
 
 @pytest.mark.parametrize("kind", HOMOGENEOUS)
