@@ -38,6 +38,7 @@ from actlab.network import Network
 from actlab.oae.api import oae
 from actlab.oae.exact import box_constraints, target_rows
 from actlab.oae.polyhedron import FloatArray, Polyhedron, project, strict_interior
+from actlab.oae.rational import exact_class
 from actlab.oae.result import OAEResult
 
 MAX_PATTERN_UNITS = 12
@@ -361,7 +362,7 @@ def distance_thresholds(network: Network, inputs: ArrayLike, distances: Sequence
     out = []
     for index, (x0, d0) in enumerate(zip(np.atleast_2d(inputs), distances, strict=True)):
         x0 = np.asarray(x0, dtype=np.float64)
-        c0 = int(network.classify(x0)[0])
+        c0 = exact_class(network, x0)  # the class the OAE computation uses
         systems = _pattern_systems(network, x0, c0, box)
         span = q_max if q_start is None or not 0 < q_start < q_max else q_start
         while True:

@@ -270,7 +270,7 @@ def oae_branch_and_bound(network: Network, x: ArrayLike, which: str = "l2",
     x0 = np.asarray(x, dtype=np.float64).ravel()
     if x0.shape != (network.input_dim,):
         raise ActlabError(f"input has {x0.size} features; the network takes {network.input_dim}")
-    c0 = int(network.classify(x0)[0])
+    c0 = exact_class(network, x0)  # not the float class: rounding can break a tie z = 0
     W0 = network.layers[0]
     calls = 0
     seq = 0

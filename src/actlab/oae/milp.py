@@ -37,6 +37,7 @@ from actlab.oae.exact import (
     region_of_pattern,
 )
 from actlab.oae.polyhedron import FloatArray, _silence_banner, norm
+from actlab.oae.rational import exact_class
 from actlab.oae.result import OAEResult, agrees
 
 INF = highspy.kHighsInf
@@ -398,7 +399,7 @@ def oae_milp(network: Network, x: ArrayLike, which: str = "linf",
     start = time.perf_counter()
     check_piecewise_linear(network)
     x0 = np.asarray(x, dtype=np.float64).ravel()
-    c0 = int(network.classify(x0)[0])
+    c0 = exact_class(network, x0)  # not the float class: rounding can break a tie z = 0
     if radius is None and box is None:
         raise ActlabError("the MILP method needs a box or a radius (an upper bound)")
     box_lo = np.full_like(x0, -np.inf) if box is None else np.full_like(x0, box[0])

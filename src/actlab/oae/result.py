@@ -18,6 +18,9 @@ def _finite_or_none(value: float | None) -> float | None:
 class OAEResult:
     """Exact OAE of one input ``x`` of class ``cls``.
 
+    cls          the class of x in exact rational arithmetic (the network's definition; a
+                 float forward pass can round a tie such as z = w.h - w.h to either side);
+
     distance     inf ||x' - x|| over inputs x' of another class (None: there is none);
     point        the closest point of the closure of that set (it may sit on the boundary);
     witness      an input that really flips the class (checked by a float and an exact rational
