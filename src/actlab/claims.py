@@ -11,7 +11,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from actlab.activations import Activation, parse_activation
 from actlab.data import Dataset, xor
 from actlab.network import Network
 from actlab.regions import RegionResult, gradient_regions
+
+if TYPE_CHECKING:
+    from actlab.jumprelu import SweepResult
 
 HOLDS, FAILS, PARTLY = "holds", "does not hold", "partly"
 
@@ -118,10 +121,10 @@ class ClaimsContext:
         return oae_batch(self.trained_network, self.data.x, self.norm)
 
     seed_q: float = 0.1  # the seed's example threshold
-    sweep: Any = None  # a SweepResult of the trained network already computed (the report's)
+    sweep: SweepResult | None = None  # the trained network's sweep, already computed (report)
 
     @functools.cached_property
-    def jumprelu_trained(self):
+    def jumprelu_trained(self) -> SweepResult:
         """The retrofit sweep of the trained network: the default grid (with every exact
         threshold) and the seed's q; the given ``sweep`` when it has that q."""
         from actlab.jumprelu import jumprelu_sweep
